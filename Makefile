@@ -1,0 +1,57 @@
+# The two commands of the README, and the steps they are made of.
+#   make lab    bring up the local container lab and install onto it
+#   make test   the whole test suite, fastest-failing first (what .ci/run runs)
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV := .venv
+COLLECTION_LINK := .cache/collections/ansible_collections/prodgrade/kubernetes
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# Scenarios live in molecule/ at the collection root, as in most collections today.
+export MOLECULE_GLOB := molecule/*/molecule.yml
+# Fastest to fail first: one scenario per line of the list.
+MOLECULE_SCENARIOS ?= node
+
+.PHONY: lab lab-down test lint sanity unit molecule setup images clean
+
+lab: setup images
+	lab/labctl up
+	ansible-playbook -i inventories/lab/hosts.yml prodgrade.kubernetes.cluster
+
+lab-down: setup
+	lab/labctl down
+
+test: lint unit molecule
+
+setup: $(VENV)/.installed $(COLLECTION_LINK)
+
+$(VENV)/.installed: requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+# Ansible finds collections only under ansible_collections/<namespace>/<name>.
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../../.. $@
+
+images: setup
+	lab/labctl images
+
+lint: setup
+	yamllint --strict .
+	ruff check .
+	ruff format --check .
+	ansible-lint
+	antsibull-changelog lint
+
+unit: setup
+	pytest
+
+molecule: setup images
+	lab/labctl sysctl-snapshot
+	trap 'lab/labctl sysctl-restore' EXIT; \
+	for scenario in $(MOLECULE_SCENARIOS); do molecule test -s $$scenario; done
+
+clean:
+	rm -rf .cache $(VENV)
