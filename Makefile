@@ -9,8 +9,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Scenarios live in molecule/ at the collection root, as in most collections today.
 export MOLECULE_GLOB := molecule/*/molecule.yml
-# Fastest to fail first: one scenario per line of the list.
-MOLECULE_SCENARIOS ?= node runtime
+# Quickest scenarios first, so a failure shows early.
+MOLECULE_SCENARIOS ?= pki node runtime
 
 .PHONY: lab lab-down test lint sanity unit molecule setup images clean
 
