@@ -175,6 +175,11 @@ def describe(path, source, der, now, warn_days):
     return entry
 
 
+def unreadable(path, error):
+    return {"path": path, "source": "file", "subject": None, "not_after": None,
+            "days_left": None, "status": "unreadable", "error": error}  # fmt: skip
+
+
 def scan(paths, warn_days, now):
     files, missing = candidate_files(paths)
     certificates = []
@@ -183,10 +188,7 @@ def scan(paths, warn_days, now):
             with open(path, "rb") as handle:
                 data = handle.read()
         except OSError as exc:
-            certificates.append(
-                {"path": path, "source": "file", "subject": None, "not_after": None,
-                 "days_left": None, "status": "unreadable", "error": str(exc)}
-            )  # fmt: skip
+            certificates.append(unreadable(path, str(exc)))
             continue
         try:
             if path.endswith(KUBECONFIG_SUFFIXES):
@@ -194,10 +196,7 @@ def scan(paths, warn_days, now):
             else:
                 found = [("file", der) for der in pem_certificates(data)]
         except CertificateError as exc:
-            certificates.append(
-                {"path": path, "source": "file", "subject": None, "not_after": None,
-                 "days_left": None, "status": "unreadable", "error": str(exc)}
-            )  # fmt: skip
+            certificates.append(unreadable(path, str(exc)))
             continue
         certificates.extend(describe(path, source, der, now, warn_days) for source, der in found)
     certificates.sort(key=lambda c: (c["days_left"] is not None, c["days_left"] or 0, c["path"]))

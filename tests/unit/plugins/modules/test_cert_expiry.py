@@ -2,13 +2,13 @@
 
 import base64
 import datetime
-import json
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from module_runner import run_module
 
 from ansible_collections.prodgrade.kubernetes.plugins.module_utils import x509_der
 from ansible_collections.prodgrade.kubernetes.plugins.modules import cert_expiry
@@ -69,16 +69,12 @@ def kubeconfig(client_pem, ca_pem):
     )
 
 
-def run(monkeypatch, capsys, **args):
-    from ansible.module_utils.testing import patch_module_args
-
+def run(monkeypatch, **args):
     monkeypatch.setattr(cert_expiry, "utcnow", lambda: NOW)
-    with patch_module_args(args), pytest.raises(SystemExit):
-        cert_expiry.main()
-    return json.loads(capsys.readouterr().out)
+    return run_module(cert_expiry.main, args)
 
 
-def test_reports_files_and_kubeconfigs_soonest_first(tmp_path, monkeypatch, capsys):
+def test_reports_files_and_kubeconfigs_soonest_first(tmp_path, monkeypatch):
     pki = tmp_path / "pki"
     (pki / "etcd").mkdir(parents=True)
     (pki / "ca.crt").write_bytes(make_cert("kubernetes-ca", NOW + datetime.timedelta(days=3650)))
@@ -91,7 +87,7 @@ def test_reports_files_and_kubeconfigs_soonest_first(tmp_path, monkeypatch, caps
             make_cert("kubernetes-ca", NOW + datetime.timedelta(days=3650)),
         )
     )
-    result = run(monkeypatch, capsys, paths=[str(tmp_path), str(tmp_path / "nope")])
+    result = run(monkeypatch, paths=[str(tmp_path), str(tmp_path / "nope")])
     got = [(c["path"].replace(str(tmp_path), ""), c["source"], c["status"], c["days_left"])
            for c in result["certificates"]]  # fmt: skip
     assert got == [
@@ -108,10 +104,10 @@ def test_reports_files_and_kubeconfigs_soonest_first(tmp_path, monkeypatch, caps
     assert result["changed"] is False
 
 
-def test_corrupt_certificate_is_reported_not_skipped(tmp_path, monkeypatch, capsys):
+def test_corrupt_certificate_is_reported_not_skipped(tmp_path, monkeypatch):
     bad = tmp_path / "bad.crt"
     bad.write_text("-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIFICATE-----\n")
-    result = run(monkeypatch, capsys, paths=[str(bad)], warn_days=5)
+    result = run(monkeypatch, paths=[str(bad)], warn_days=5)
     (entry,) = result["certificates"]
     assert entry["status"] == "unreadable"
     assert entry["error"]

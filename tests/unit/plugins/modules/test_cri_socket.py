@@ -11,8 +11,6 @@ by small shell scripts that the module runs as commands.
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
-import json
 import shutil
 import socket
 import tempfile
@@ -24,21 +22,10 @@ from unittest import mock
 import grpc
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.common import warnings as ansible_warnings
+from module_runner import run_module, warning_texts
 
 from ansible_collections.prodgrade.kubernetes.plugins.module_utils import cri
 from ansible_collections.prodgrade.kubernetes.plugins.modules import cri_socket
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core before 2.19
-
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        payload = json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}).encode()
-        with mock.patch.object(basic, "_ANSIBLE_ARGS", payload):
-            yield
-
 
 # The node fixture fakes run_command; the test with real scripts puts this one back.
 REAL_RUN_COMMAND = basic.AnsibleModule.run_command
@@ -193,14 +180,6 @@ class Node:
             server.stop(None).wait(5)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_warnings():
-    """AnsibleModule keeps warnings in a process-wide dict; isolate every test."""
-    ansible_warnings._global_warnings.clear()
-    yield
-    ansible_warnings._global_warnings.clear()
-
-
 @pytest.fixture
 def node(monkeypatch):
     # unix socket paths may not exceed 107 bytes, so stay out of pytest's long tmp_path
@@ -211,24 +190,8 @@ def node(monkeypatch):
     shutil.rmtree(base, ignore_errors=True)
 
 
-def run(capsys, args, check_mode=False):
-    """Run main() and return the JSON result it printed (failed results included)."""
-    module_args = dict(args, _ansible_check_mode=check_mode)
-    with patch_module_args(module_args), pytest.raises(SystemExit) as exit_info:
-        cri_socket.main()
-    result = json.loads(capsys.readouterr().out)
-    assert (exit_info.value.code not in (0, None)) == bool(result.get("failed"))
-    return result
-
-
-def warning_texts(result):
-    texts = []
-    for item in result.get("warnings", []):
-        if isinstance(item, dict):
-            texts.append(item.get("event", {}).get("msg") or json.dumps(item))
-        else:
-            texts.append(item)
-    return texts
+def run(args, check_mode=False):
+    return run_module(cri_socket.main, args, check_mode=check_mode)
 
 
 def by_runtime(result):
@@ -238,10 +201,10 @@ def by_runtime(result):
 # --- state=present --------------------------------------------------------------------------
 
 
-def test_auto_reports_every_known_endpoint_in_order(node, capsys):
+def test_auto_reports_every_known_endpoint_in_order(node):
     node.install("containerd.service")
     node.serve("containerd")
-    result = run(capsys, {})
+    result = run({})
     assert "failed" not in result
     assert result["changed"] is False
     assert [e["endpoint"] for e in result["endpoints"]] == [node.url(r) for r in node.paths]
@@ -284,10 +247,10 @@ def test_auto_reports_every_known_endpoint_in_order(node, capsys):
     assert node.restarts == []
 
 
-def test_present_never_restarts_or_fails_for_a_dead_runtime(node, capsys):
+def test_present_never_restarts_or_fails_for_a_dead_runtime(node):
     node.install("containerd.service", "failed", "failed")
     stale_socket(node.paths["containerd"])
-    result = run(capsys, {"endpoints": [node.url("containerd")]})
+    result = run({"endpoints": [node.url("containerd")]})
     assert "failed" not in result
     assert result["changed"] is False
     (entry,) = result["endpoints"]
@@ -298,13 +261,13 @@ def test_present_never_restarts_or_fails_for_a_dead_runtime(node, capsys):
     assert node.restarts == []
 
 
-def test_explicit_unknown_endpoint_and_realpath_dedup(node, capsys):
+def test_explicit_unknown_endpoint_and_realpath_dedup(node):
     node.serve("containerd")
     via_link = f"{node.base}/var/run/containerd/containerd.sock"
     other = node.base / "k3s.sock"
     server = start_grpc(other, version_response("containerd", "v1.7.11-k3s2"))
     node.servers.append(server)
-    result = run(capsys, {"endpoints": [via_link, str(other), "auto"], "timeout": 2})
+    result = run({"endpoints": [via_link, str(other), "auto"], "timeout": 2})
     endpoints = [e["endpoint"] for e in result["endpoints"]]
     assert endpoints == [via_link, str(other)] + [node.url(r) for r in list(node.paths)[1:]]
     assert result["endpoints"][0]["runtime"] == "containerd"
@@ -314,10 +277,10 @@ def test_explicit_unknown_endpoint_and_realpath_dedup(node, capsys):
     assert result["live"] == [via_link, str(other)]
 
 
-def test_v1alpha2_runtime_is_reported_not_healthy(node, capsys):
+def test_v1alpha2_runtime_is_reported_not_healthy(node):
     node.install("containerd.service")
     node.serve("containerd", apis=("v1alpha2",))
-    result = run(capsys, {"endpoints": [node.url("containerd")]})
+    result = run({"endpoints": [node.url("containerd")]})
     (entry,) = result["endpoints"]
     assert entry["cri_api"] == "v1alpha2"
     assert entry["healthy"] is False
@@ -325,10 +288,10 @@ def test_v1alpha2_runtime_is_reported_not_healthy(node, capsys):
     assert "Kubernetes 1.26 and later" in entry["message"]
 
 
-def test_v1alpha2_runtime_fails_state_running_without_a_restart(node, capsys):
+def test_v1alpha2_runtime_fails_state_running_without_a_restart(node):
     node.install("containerd.service")
     node.serve("containerd", apis=("v1alpha2",))
-    result = run(capsys, {"endpoints": [node.url("containerd")], "state": "running"})
+    result = run({"endpoints": [node.url("containerd")], "state": "running"})
     assert result["failed"] is True
     assert node.restarts == []
     assert result["changed"] is False
@@ -342,12 +305,12 @@ def test_v1alpha2_runtime_fails_state_running_without_a_restart(node, capsys):
 
 
 @pytest.mark.parametrize("check_mode", [False, True])
-def test_expect_single_fails_with_two_live_runtimes(node, capsys, check_mode):
+def test_expect_single_fails_with_two_live_runtimes(node, check_mode):
     node.install("containerd.service")
     node.install("crio.service")
     node.serve("containerd")
     node.serve("crio")
-    result = run(capsys, {"expect_single": True}, check_mode=check_mode)
+    result = run({"expect_single": True}, check_mode=check_mode)
     assert result["failed"] is True
     assert result["live"] == [node.url("containerd"), node.url("crio")]
     msg = result["msg"]
@@ -361,18 +324,18 @@ def test_expect_single_fails_with_two_live_runtimes(node, capsys, check_mode):
     assert result["failures"] == []
 
 
-def test_expect_single_counts_a_v1alpha2_runtime_too(node, capsys):
+def test_expect_single_counts_a_v1alpha2_runtime_too(node):
     node.serve("containerd", apis=("v1alpha2",))
     node.serve("crio")
-    result = run(capsys, {"expect_single": True})
+    result = run({"expect_single": True})
     assert result["failed"] is True
     assert "(containerd v1.7.13, CRI v1alpha2)" in result["msg"]
 
 
-def test_expect_single_passes_with_one_live_runtime(node, capsys):
+def test_expect_single_passes_with_one_live_runtime(node):
     node.serve("crio")
     stale_socket(node.paths["containerd"])
-    result = run(capsys, {"expect_single": True})
+    result = run({"expect_single": True})
     assert "failed" not in result
     assert result["live"] == [node.url("crio")]
 
@@ -380,7 +343,7 @@ def test_expect_single_passes_with_one_live_runtime(node, capsys):
 # --- state=running --------------------------------------------------------------------------
 
 
-def test_running_restarts_a_dead_runtime_and_waits_for_it(node, capsys):
+def test_running_restarts_a_dead_runtime_and_waits_for_it(node):
     node.install("containerd.service", "failed", "failed")
     stale_socket(node.paths["containerd"])
 
@@ -390,7 +353,7 @@ def test_running_restarts_a_dead_runtime_and_waits_for_it(node, capsys):
 
     node.on_restart["containerd.service"] = restart
     start = time.monotonic()
-    result = run(capsys, {"state": "running", "wait_timeout": 20, "timeout": 2})
+    result = run({"state": "running", "wait_timeout": 20, "timeout": 2})
     assert time.monotonic() - start < 10
     assert "failed" not in result
     assert result["changed"] is True
@@ -407,32 +370,32 @@ def test_running_restarts_a_dead_runtime_and_waits_for_it(node, capsys):
     assert by_runtime(result)["crio"]["restarted"] is False
     assert result["live"] == [node.url("containerd")]
 
-    again = run(capsys, {"state": "running"})
+    again = run({"state": "running"})
     assert again["changed"] is False
     assert again["restarted"] == []
     assert node.restarts == ["containerd.service"]
 
 
-def test_running_restarts_cri_dockerd_socket_then_service(node, capsys):
+def test_running_restarts_cri_dockerd_socket_then_service(node):
     node.install("cri-docker.service", "inactive", "dead")
     node.install("cri-docker.socket", "inactive", "dead")
     node.on_restart["cri-docker.service"] = lambda: node.serve("cri-dockerd")
-    result = run(capsys, {"endpoints": [node.url("cri-dockerd")], "state": "running"})
+    result = run({"endpoints": [node.url("cri-dockerd")], "state": "running"})
     assert "failed" not in result
     assert node.restarts == ["cri-docker.socket", "cri-docker.service"]
     assert result["restarted"] == ["cri-docker.socket", "cri-docker.service"]
     assert result["live"] == [node.url("cri-dockerd")]
 
 
-def test_running_skips_a_socket_unit_that_is_not_installed(node, capsys):
+def test_running_skips_a_socket_unit_that_is_not_installed(node):
     node.install("cri-docker.service", "inactive", "dead")
     node.on_restart["cri-docker.service"] = lambda: node.serve("cri-dockerd")
-    result = run(capsys, {"endpoints": [node.url("cri-dockerd")], "state": "running"})
+    result = run({"endpoints": [node.url("cri-dockerd")], "state": "running"})
     assert "failed" not in result
     assert node.restarts == ["cri-docker.service"]
 
 
-def test_running_fails_when_the_api_never_comes_back(node, capsys, tmp_path):
+def test_running_fails_when_the_api_never_comes_back(node, tmp_path):
     """Real commands: systemctl and journalctl are shell scripts the module executes."""
     log = tmp_path / "restarts.log"
     systemctl = tmp_path / "systemctl"
@@ -466,7 +429,6 @@ def test_running_fails_when_the_api_never_comes_back(node, capsys, tmp_path):
     with mock.patch.object(basic.AnsibleModule, "run_command", REAL_RUN_COMMAND):
         start = time.monotonic()
         result = run(
-            capsys,
             {
                 "endpoints": [node.paths["containerd"]],
                 "state": "running",
@@ -507,11 +469,11 @@ def test_running_fails_when_the_api_never_comes_back(node, capsys, tmp_path):
     assert entry["unit_state"]["sub_state"] == "auto-restart"
 
 
-def test_running_reports_a_failed_restart(node, capsys):
+def test_running_reports_a_failed_restart(node):
     node.install("crio.service", "failed", "failed")
     node.restart_failure["crio.service"] = 1
     node.journals["crio.service"] = ['level=fatal msg="validating runtime config: cgroupfs"']
-    result = run(capsys, {"endpoints": ["/run/../" + node.paths["crio"][1:]], "state": "running"})
+    result = run({"endpoints": ["/run/../" + node.paths["crio"][1:]], "state": "running"})
     assert result["failed"] is True
     assert node.restarts == ["crio.service"]
     assert result["restarted"] == []
@@ -524,9 +486,9 @@ def test_running_reports_a_failed_restart(node, capsys):
     assert failure["unit_state"]["active_state"] == "failed"
 
 
-def test_running_fails_for_an_explicit_endpoint_without_a_unit(node, capsys):
+def test_running_fails_for_an_explicit_endpoint_without_a_unit(node):
     missing = str(node.base / "custom.sock")
-    result = run(capsys, {"endpoints": [missing], "state": "running"})
+    result = run({"endpoints": [missing], "state": "running"})
     assert result["failed"] is True
     assert node.restarts == []
     (failure,) = result["failures"]
@@ -536,16 +498,16 @@ def test_running_fails_for_an_explicit_endpoint_without_a_unit(node, capsys):
     assert "No systemd unit is known" in failure["message"]
 
 
-def test_running_fails_for_an_explicit_runtime_whose_unit_is_missing(node, capsys):
-    result = run(capsys, {"endpoints": [node.url("crio")], "state": "running"})
+def test_running_fails_for_an_explicit_runtime_whose_unit_is_missing(node):
+    result = run({"endpoints": [node.url("crio")], "state": "running"})
     assert result["failed"] is True
     assert node.restarts == []
     assert "crio.service is not installed, so it cannot be restarted" in result["msg"]
 
 
-def test_running_without_systemctl_fails_clearly(node, capsys):
+def test_running_without_systemctl_fails_clearly(node):
     node.tools = {}
-    result = run(capsys, {"state": "running"})
+    result = run({"state": "running"})
     assert result["failed"] is True
     assert result["msg"].startswith(
         "state=running restarts runtimes through systemd, but systemctl was not found"
@@ -553,10 +515,10 @@ def test_running_without_systemctl_fails_clearly(node, capsys):
     assert node.calls == []
 
 
-def test_present_without_systemctl_or_journalctl(node, capsys):
+def test_present_without_systemctl_or_journalctl(node):
     node.tools = {}
     node.serve("crio")
-    result = run(capsys, {})
+    result = run({})
     assert "failed" not in result
     assert all(e["unit_state"] is None for e in result["endpoints"])
     assert by_runtime(result)["containerd"]["message"] == (
@@ -569,13 +531,13 @@ def test_present_without_systemctl_or_journalctl(node, capsys):
 # --- check mode -----------------------------------------------------------------------------
 
 
-def test_check_mode_reports_would_restart_and_restarts_nothing(node, capsys):
+def test_check_mode_reports_would_restart_and_restarts_nothing(node):
     node.install("containerd.service", "failed", "failed")
     node.install("cri-docker.service", "inactive", "dead")
     node.install("cri-docker.socket", "inactive", "dead")
     stale_socket(node.paths["containerd"])
     node.on_restart["containerd.service"] = lambda: pytest.fail("restarted in check mode")
-    result = run(capsys, {"state": "running"}, check_mode=True)
+    result = run({"state": "running"}, check_mode=True)
     assert "failed" not in result
     assert result["changed"] is True
     assert result["would_restart"] == [
@@ -589,16 +551,16 @@ def test_check_mode_reports_would_restart_and_restarts_nothing(node, capsys):
     assert by_runtime(result)["containerd"]["listening"] is False
 
 
-def test_check_mode_with_nothing_to_do(node, capsys):
+def test_check_mode_with_nothing_to_do(node):
     node.install("containerd.service")
     node.serve("containerd")
-    result = run(capsys, {"state": "running"}, check_mode=True)
+    result = run({"state": "running"}, check_mode=True)
     assert result["changed"] is False
     assert result["would_restart"] == []
 
 
-def test_check_mode_warns_instead_of_failing_for_what_it_cannot_fix(node, capsys):
-    result = run(capsys, {"endpoints": [str(node.base / "custom.sock")], "state": "running"}, True)
+def test_check_mode_warns_instead_of_failing_for_what_it_cannot_fix(node):
+    result = run({"endpoints": [str(node.base / "custom.sock")], "state": "running"}, True)
     assert "failed" not in result
     assert result["changed"] is False
     (warning,) = warning_texts(result)
@@ -608,11 +570,11 @@ def test_check_mode_warns_instead_of_failing_for_what_it_cannot_fix(node, capsys
 # --- dockershim -----------------------------------------------------------------------------
 
 
-def test_dockershim_socket_is_a_leftover_never_restarted(node, capsys):
+def test_dockershim_socket_is_a_leftover_never_restarted(node):
     node.install("containerd.service")
     node.serve("containerd")
     stale_socket(node.paths["dockershim"])
-    result = run(capsys, {"state": "running"})
+    result = run({"state": "running"})
     assert "failed" not in result
     assert node.restarts == []
     assert result["changed"] is False
@@ -627,9 +589,9 @@ def test_dockershim_socket_is_a_leftover_never_restarted(node, capsys):
     assert warning == dockershim["message"]
 
 
-def test_dockershim_named_explicitly_with_running_fails_without_restart(node, capsys):
+def test_dockershim_named_explicitly_with_running_fails_without_restart(node):
     node.serve("dockershim")
-    result = run(capsys, {"endpoints": [node.url("dockershim")], "state": "running"})
+    result = run({"endpoints": [node.url("dockershim")], "state": "running"})
     assert result["failed"] is True
     assert node.restarts == []
     (entry,) = result["endpoints"]
@@ -638,8 +600,8 @@ def test_dockershim_named_explicitly_with_running_fails_without_restart(node, ca
     assert "a kubelet older than 1.24 is running" in result["msg"]
 
 
-def test_dockershim_through_var_run_link_is_reported_once(node, capsys):
-    result = run(capsys, {"endpoints": ["auto", f"{node.base}/run/dockershim.sock"]})
+def test_dockershim_through_var_run_link_is_reported_once(node):
+    result = run({"endpoints": ["auto", f"{node.base}/run/dockershim.sock"]})
     assert len(result["endpoints"]) == 4
     assert result["endpoints"][3]["endpoint"] == node.url("dockershim")
 
@@ -657,8 +619,8 @@ def test_dockershim_through_var_run_link_is_reported_once(node, capsys):
         ({"wait_timeout": -1}, "wait_timeout must be 0 or more seconds"),
     ],
 )
-def test_bad_arguments(node, capsys, args, fragment):
-    result = run(capsys, args)
+def test_bad_arguments(node, args, fragment):
+    result = run(args)
     assert result["failed"] is True
     assert fragment in result["msg"]
     assert node.calls == []

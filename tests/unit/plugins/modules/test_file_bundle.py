@@ -10,31 +10,17 @@ tests that change ownership to another user run only as root.
 from __future__ import annotations
 
 import base64
-import contextlib
 import grp
 import hashlib
 import json
 import os
 import pwd
 import stat
-from unittest import mock
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.common import warnings as ansible_warnings
+from module_runner import run_module, run_module_raw
 
 from ansible_collections.prodgrade.kubernetes.plugins.modules import file_bundle
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core before 2.19
-
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        payload = json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}).encode()
-        with mock.patch.object(basic, "_ANSIBLE_ARGS", payload):
-            yield
-
 
 USER = pwd.getpwuid(os.geteuid()).pw_name
 GROUP = grp.getgrgid(os.getegid()).gr_name
@@ -62,28 +48,13 @@ def age(*paths):
         os.utime(path, (OLD, OLD))
 
 
-@pytest.fixture(autouse=True)
-def _fresh_warnings():
-    """AnsibleModule keeps warnings in a process-wide dict; isolate every test."""
-    ansible_warnings._global_warnings.clear()
-    yield
-    ansible_warnings._global_warnings.clear()
+def run_raw(args, check_mode=False, diff=False):
+    """The raw text the module printed."""
+    return run_module_raw(file_bundle.main, args, check_mode=check_mode, diff=diff)[1]
 
 
-def run_raw(capsys, args, check_mode=False, diff=False):
-    """Run main() and return the JSON text it printed."""
-    module_args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
-    with patch_module_args(module_args), pytest.raises(SystemExit) as exit_info:
-        file_bundle.main()
-    out = capsys.readouterr().out
-    failed = bool(json.loads(out).get("failed"))
-    assert (exit_info.value.code not in (0, None)) == failed
-    return out
-
-
-def run(capsys, args, check_mode=False, diff=False):
-    """Run main() and return the result it printed (failed results included)."""
-    return json.loads(run_raw(capsys, args, check_mode=check_mode, diff=diff))
+def run(args, check_mode=False, diff=False):
+    return run_module(file_bundle.main, args, check_mode=check_mode, diff=diff)
 
 
 @pytest.fixture
@@ -98,9 +69,9 @@ def pki(tmp_path):
 # --- normal operation -----------------------------------------------------------------------
 
 
-def test_first_run_writes_files_then_second_run_changes_nothing(pki, capsys, tmp_path):
+def test_first_run_writes_files_then_second_run_changes_nothing(pki, tmp_path):
     key, crt, args = pki
-    first = run(capsys, args)
+    first = run(args)
     assert first["changed"] is True
     assert first["files"] == [
         {"dest": str(key), "changed": True, "reasons": ["created"]},
@@ -115,7 +86,7 @@ def test_first_run_writes_files_then_second_run_changes_nothing(pki, capsys, tmp
     assert sorted(p.name for p in key.parent.iterdir()) == ["apiserver.crt", "apiserver.key"]
 
     age(key, crt)
-    again = run(capsys, args)
+    again = run(args)
     assert again["changed"] is False
     assert again["created_dirs"] == []
     assert [f["changed"] for f in again["files"]] == [False, False]
@@ -124,13 +95,13 @@ def test_first_run_writes_files_then_second_run_changes_nothing(pki, capsys, tmp
     assert crt.stat().st_mtime == OLD
 
 
-def test_only_the_changed_file_is_rewritten(pki, capsys):
+def test_only_the_changed_file_is_rewritten(pki):
     key, crt, args = pki
-    run(capsys, args)
+    run(args)
     age(key, crt)
     crt_inode = crt.stat().st_ino
     args["files"][0]["content"] = b64(SECRET + b"rotated\n")
-    result = run(capsys, args)
+    result = run(args)
     assert result["changed"] is True
     assert result["files"] == [
         {"dest": str(key), "changed": True, "reasons": ["content"]},
@@ -143,12 +114,12 @@ def test_only_the_changed_file_is_rewritten(pki, capsys):
     assert crt.stat().st_ino == crt_inode
 
 
-def test_mode_change_keeps_content_and_mtime(pki, capsys):
+def test_mode_change_keeps_content_and_mtime(pki):
     key, _crt, args = pki
-    run(capsys, args)
+    run(args)
     key.chmod(0o644)
     age(key)
-    result = run(capsys, args)
+    result = run(args)
     assert result["files"][0] == {
         "dest": str(key),
         "changed": True,
@@ -159,83 +130,83 @@ def test_mode_change_keeps_content_and_mtime(pki, capsys):
     assert key.read_bytes() == SECRET
 
 
-def test_content_and_mode_change_together(pki, capsys):
+def test_content_and_mode_change_together(pki):
     key, _crt, args = pki
-    run(capsys, args)
+    run(args)
     key.chmod(0o640)
     key.write_bytes(b"stale")
-    result = run(capsys, args)
+    result = run(args)
     assert result["files"][0]["reasons"] == ["content", "mode 0640->0600"]
     assert key.read_bytes() == SECRET
     assert mode_of(key) == 0o600
 
 
-def test_replaced_file_gets_new_mode_even_when_old_one_was_wider(tmp_path, capsys):
+def test_replaced_file_gets_new_mode_even_when_old_one_was_wider(tmp_path):
     dest = tmp_path / "admin.conf"
     dest.write_bytes(b"old")
     dest.chmod(0o666)
-    run(capsys, {"files": [item(dest, SECRET, mode="0400")]})
+    run({"files": [item(dest, SECRET, mode="0400")]})
     assert dest.read_bytes() == SECRET
     assert mode_of(dest) == 0o400
 
 
-def test_no_temporary_files_are_left_behind(pki, capsys):
+def test_no_temporary_files_are_left_behind(pki):
     key, _crt, args = pki
-    run(capsys, args)
+    run(args)
     args["files"][0]["content"] = b64(b"new")
-    run(capsys, args)
+    run(args)
     assert sorted(p.name for p in key.parent.iterdir()) == ["apiserver.crt", "apiserver.key"]
 
 
-def test_empty_content_and_binary_content(tmp_path, capsys):
+def test_empty_content_and_binary_content(tmp_path):
     empty = tmp_path / "empty"
     binary = tmp_path / "binary"
     data = bytes(range(256))
-    result = run(capsys, {"files": [item(empty, b""), item(binary, data)]})
+    result = run({"files": [item(empty, b""), item(binary, data)]})
     assert result["changed"] is True
     assert empty.read_bytes() == b""
     assert binary.read_bytes() == data
 
 
-def test_base64_with_line_breaks_is_accepted(tmp_path, capsys):
+def test_base64_with_line_breaks_is_accepted(tmp_path):
     dest = tmp_path / "wrapped"
     data = os.urandom(200)
     wrapped = base64.encodebytes(data).decode("ascii")  # 76 characters a line
     assert "\n" in wrapped.strip()
     entry = item(dest, b"", content=wrapped)
-    run(capsys, {"files": [entry]})
+    run({"files": [entry]})
     assert dest.read_bytes() == data
 
 
 @pytest.mark.parametrize(("mode", "expected"), [("0600", 0o600), ("640", 0o640), (0o600, 0o600)])
-def test_mode_forms(tmp_path, capsys, mode, expected):
+def test_mode_forms(tmp_path, mode, expected):
     dest = tmp_path / "f"
-    run(capsys, {"files": [item(dest, CERT, mode=mode)]})
+    run({"files": [item(dest, CERT, mode=mode)]})
     assert mode_of(dest) == expected
 
 
-def test_default_mode_is_0644(tmp_path, capsys):
+def test_default_mode_is_0644(tmp_path):
     dest = tmp_path / "f"
     entry = item(dest, CERT)
     entry.pop("mode", None)
-    run(capsys, {"files": [entry]})
+    run({"files": [entry]})
     assert mode_of(dest) == 0o644
 
 
-def test_numeric_owner_and_group(tmp_path, capsys):
+def test_numeric_owner_and_group(tmp_path):
     dest = tmp_path / "f"
     entry = item(dest, CERT, owner=str(os.geteuid()), group=str(os.getegid()))
-    result = run(capsys, {"files": [entry]})
+    result = run({"files": [entry]})
     assert result["changed"] is True
     assert (dest.stat().st_uid, dest.stat().st_gid) == (os.geteuid(), os.getegid())
-    assert run(capsys, {"files": [entry]})["changed"] is False
+    assert run({"files": [entry]})["changed"] is False
 
 
-def test_directories_get_dir_mode(tmp_path, capsys):
+def test_directories_get_dir_mode(tmp_path):
     dest = tmp_path / "a" / "b" / "f"
     old_umask = os.umask(0o077)
     try:
-        result = run(capsys, {"files": [item(dest, CERT)], "dir_mode": "0750"})
+        result = run({"files": [item(dest, CERT)], "dir_mode": "0750"})
     finally:
         os.umask(old_umask)
     assert result["created_dirs"] == [str(tmp_path / "a"), str(tmp_path / "a" / "b")]
@@ -243,10 +214,10 @@ def test_directories_get_dir_mode(tmp_path, capsys):
     assert mode_of(tmp_path / "a" / "b") == 0o750
 
 
-def test_shared_missing_directory_is_created_once(tmp_path, capsys):
+def test_shared_missing_directory_is_created_once(tmp_path):
     one = tmp_path / "d" / "one"
     two = tmp_path / "d" / "two"
-    result = run(capsys, {"files": [item(one, b"1"), item(two, b"2")]})
+    result = run({"files": [item(one, b"1"), item(two, b"2")]})
     assert result["created_dirs"] == [str(tmp_path / "d")]
     assert one.read_bytes() == b"1"
     assert two.read_bytes() == b"2"
@@ -255,19 +226,19 @@ def test_shared_missing_directory_is_created_once(tmp_path, capsys):
 # --- check mode and diff --------------------------------------------------------------------
 
 
-def test_check_mode_reports_and_writes_nothing(pki, capsys, tmp_path):
+def test_check_mode_reports_and_writes_nothing(pki, tmp_path):
     key, crt, args = pki
-    result = run(capsys, args, check_mode=True)
+    result = run(args, check_mode=True)
     assert result["changed"] is True
     assert [f["reasons"] for f in result["files"]] == [["created"], ["created"]]
     assert result["created_dirs"] == [str(tmp_path / "etc"), str(tmp_path / "etc" / "pki")]
     assert not (tmp_path / "etc").exists()
 
-    run(capsys, args)
+    run(args)
     key.chmod(0o644)
     age(key, crt)
     args["files"][1]["content"] = b64(b"other")
-    result = run(capsys, args, check_mode=True)
+    result = run(args, check_mode=True)
     assert [f["reasons"] for f in result["files"]] == [["mode 0644->0600"], ["content"]]
     assert mode_of(key) == 0o644
     assert crt.read_bytes() == CERT
@@ -275,15 +246,15 @@ def test_check_mode_reports_and_writes_nothing(pki, capsys, tmp_path):
     assert key.stat().st_mtime == OLD
 
 
-def test_check_mode_without_changes(pki, capsys):
+def test_check_mode_without_changes(pki):
     _key, _crt, args = pki
-    run(capsys, args)
-    assert run(capsys, args, check_mode=True)["changed"] is False
+    run(args)
+    assert run(args, check_mode=True)["changed"] is False
 
 
-def test_diff_never_shows_content(pki, capsys):
+def test_diff_never_shows_content(pki):
     key, _crt, args = pki
-    raw = run_raw(capsys, args, diff=True)
+    raw = run_raw(args, diff=True)
     result = json.loads(raw)
     assert len(result["diff"]) == 2
     new_key = result["diff"][0]
@@ -298,7 +269,7 @@ def test_diff_never_shows_content(pki, capsys):
     assert b64(SECRET) not in raw
 
     key.chmod(0o640)
-    result = run(capsys, args, diff=True)
+    result = run(args, diff=True)
     assert len(result["diff"]) == 1  # the certificate did not change
     changed = result["diff"][0]
     assert changed["before_header"] == str(key)
@@ -309,24 +280,24 @@ def test_diff_never_shows_content(pki, capsys):
     assert after[1:] == ["mode: 0600", f"owner: {USER}", f"group: {GROUP}"]
 
     key.write_bytes(b"0123456789")
-    result = run(capsys, args, diff=True)
+    result = run(args, diff=True)
     before = result["diff"][0]["before"]
     digest = hashlib.sha256(b"0123456789").hexdigest()
     assert before.startswith(f"<content not shown: 10 bytes, sha256 {digest}>\n")
     assert "0123456789\n" not in before.split(">", 1)[1]
 
 
-def test_no_diff_key_without_diff_mode(pki, capsys):
+def test_no_diff_key_without_diff_mode(pki):
     _key, _crt, args = pki
-    assert "diff" not in run(capsys, args)
+    assert "diff" not in run(args)
 
 
 # --- the contents never come back -----------------------------------------------------------
 
 
-def test_content_is_masked_in_the_output(pki, capsys):
+def test_content_is_masked_in_the_output(pki):
     _key, _crt, args = pki
-    raw = run_raw(capsys, args)
+    raw = run_raw(args)
     assert b64(SECRET) not in raw
     assert "PRIVATE KEY" not in raw
     result = json.loads(raw)
@@ -336,8 +307,8 @@ def test_content_is_masked_in_the_output(pki, capsys):
         assert set(entry) == {"dest", "changed", "reasons"}
 
 
-def test_content_is_masked_in_a_failure(tmp_path, capsys):
-    raw = run_raw(capsys, {"files": [item(tmp_path / "k", SECRET, owner="no-such-user-x")]})
+def test_content_is_masked_in_a_failure(tmp_path):
+    raw = run_raw({"files": [item(tmp_path / "k", SECRET, owner="no-such-user-x")]})
     assert json.loads(raw)["failed"] is True
     assert b64(SECRET) not in raw
 
@@ -345,11 +316,11 @@ def test_content_is_masked_in_a_failure(tmp_path, capsys):
 # --- validation: nothing written ------------------------------------------------------------
 
 
-def test_unknown_owner_fails_before_any_file_is_written(tmp_path, capsys):
+def test_unknown_owner_fails_before_any_file_is_written(tmp_path):
     good = tmp_path / "d" / "good"
     bad = tmp_path / "d" / "bad"
     files = [item(good, CERT), item(bad, SECRET, owner="no-such-user-x")]
-    result = run(capsys, {"files": files})
+    result = run({"files": files})
     assert result["failed"] is True
     assert result["msg"] == (
         f"file_bundle: nothing was written: the owner of {bad}, user 'no-such-user-x', "
@@ -358,48 +329,48 @@ def test_unknown_owner_fails_before_any_file_is_written(tmp_path, capsys):
     assert not (tmp_path / "d").exists()
 
 
-def test_unknown_group_fails_before_any_file_is_written(tmp_path, capsys):
+def test_unknown_group_fails_before_any_file_is_written(tmp_path):
     good = tmp_path / "good"
     bad = tmp_path / "bad"
     files = [item(good, CERT), item(bad, SECRET, group="no-such-group-x")]
-    result = run(capsys, {"files": files})
+    result = run({"files": files})
     assert result["failed"] is True
     assert f"the group of {bad}, group 'no-such-group-x', does not exist" in result["msg"]
     assert not good.exists()
 
 
-def test_all_problems_are_reported_at_once(tmp_path, capsys):
+def test_all_problems_are_reported_at_once(tmp_path):
     files = [
         item(tmp_path / "a", CERT, owner="no-such-user-x"),
         item(tmp_path / "b", CERT, mode="u=rw"),
         item(tmp_path / "c", CERT, group="no-such-group-x"),
     ]
-    result = run(capsys, {"files": files})
+    result = run({"files": files})
     assert len(result["errors"]) == 3
     assert "symbolic modes are not supported" in result["errors"][1]
     assert not list(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize("mode", ["u=rw", "0800", "99999", "", True, 0o10000, -1])
-def test_bad_mode_is_refused(tmp_path, capsys, mode):
+def test_bad_mode_is_refused(tmp_path, mode):
     dest = tmp_path / "f"
-    result = run(capsys, {"files": [item(dest, CERT, mode=mode)]})
+    result = run({"files": [item(dest, CERT, mode=mode)]})
     assert result["failed"] is True
     assert f"the mode of {dest}" in result["msg"]
     assert not dest.exists()
 
 
-def test_bad_dir_mode_is_refused(tmp_path, capsys):
-    result = run(capsys, {"files": [item(tmp_path / "d" / "f", CERT)], "dir_mode": "rwx"})
+def test_bad_dir_mode_is_refused(tmp_path):
+    result = run({"files": [item(tmp_path / "d" / "f", CERT)], "dir_mode": "rwx"})
     assert result["failed"] is True
     assert "dir_mode 'rwx' is not an octal number" in result["msg"]
     assert not (tmp_path / "d").exists()
 
 
-def test_invalid_base64_names_the_file_but_not_the_content(tmp_path, capsys):
+def test_invalid_base64_names_the_file_but_not_the_content(tmp_path):
     dest = tmp_path / "f"
     entry = item(dest, b"", content="not*base64!")
-    raw = run_raw(capsys, {"files": [entry]})
+    raw = run_raw({"files": [entry]})
     result = json.loads(raw)
     assert result["failed"] is True
     assert f"the content for {dest} is not valid base64" in result["msg"]
@@ -407,91 +378,91 @@ def test_invalid_base64_names_the_file_but_not_the_content(tmp_path, capsys):
     assert not dest.exists()
 
 
-def test_src_without_content_explains_the_action_plugin(tmp_path, capsys):
+def test_src_without_content_explains_the_action_plugin(tmp_path):
     dest = tmp_path / "f"
     entry = {"dest": str(dest), "src": "/controller/ca.crt", "owner": USER, "group": GROUP}
-    result = run(capsys, {"files": [entry]})
+    result = run({"files": [entry]})
     assert result["failed"] is True
     assert "src is read on the controller by the action plugin" in result["msg"]
     assert not dest.exists()
 
 
-def test_src_and_content_together_are_refused(tmp_path, capsys):
+def test_src_and_content_together_are_refused(tmp_path):
     entry = item(tmp_path / "f", CERT, src="/controller/ca.crt")
-    result = run(capsys, {"files": [entry]})
+    result = run({"files": [entry]})
     assert "has both src and content" in result["msg"]
 
 
-def test_item_without_src_or_content_is_refused(tmp_path, capsys):
+def test_item_without_src_or_content_is_refused(tmp_path):
     entry = {"dest": str(tmp_path / "f"), "owner": USER, "group": GROUP}
-    result = run(capsys, {"files": [entry]})
+    result = run({"files": [entry]})
     assert "needs either src or content" in result["msg"]
 
 
-def test_unknown_item_key_is_refused(tmp_path, capsys):
+def test_unknown_item_key_is_refused(tmp_path):
     entry = item(tmp_path / "f", CERT, permissions="0600")
-    result = run(capsys, {"files": [entry]})
+    result = run({"files": [entry]})
     assert result["failed"] is True
     assert "permissions" in result["msg"]
     assert not (tmp_path / "f").exists()
 
 
-def test_relative_dest_is_refused(capsys):
-    result = run(capsys, {"files": [item("etc/kubernetes/admin.conf", CERT)]})
+def test_relative_dest_is_refused():
+    result = run({"files": [item("etc/kubernetes/admin.conf", CERT)]})
     assert "is not an absolute path" in result["msg"]
 
 
-def test_duplicate_dest_is_refused(tmp_path, capsys):
+def test_duplicate_dest_is_refused(tmp_path):
     dest = tmp_path / "f"
-    result = run(capsys, {"files": [item(dest, b"1"), item(str(dest) + "/../f", b"2")]})
+    result = run({"files": [item(dest, b"1"), item(str(dest) + "/../f", b"2")]})
     assert f"{dest} is listed more than once" in result["msg"]
     assert not dest.exists()
 
 
-def test_missing_directory_with_create_dirs_false(tmp_path, capsys):
+def test_missing_directory_with_create_dirs_false(tmp_path):
     good = tmp_path / "good"
     bad = tmp_path / "missing" / "sub" / "f"
-    result = run(capsys, {"files": [item(good, CERT), item(bad, CERT)], "create_dirs": False})
+    result = run({"files": [item(good, CERT), item(bad, CERT)], "create_dirs": False})
     assert result["failed"] is True
     missing = tmp_path / "missing"
     assert f"the directory {missing} does not exist and create_dirs is false" in result["msg"]
     assert not good.exists()
 
 
-def test_existing_directory_works_with_create_dirs_false(tmp_path, capsys):
+def test_existing_directory_works_with_create_dirs_false(tmp_path):
     dest = tmp_path / "f"
-    result = run(capsys, {"files": [item(dest, CERT)], "create_dirs": False})
+    result = run({"files": [item(dest, CERT)], "create_dirs": False})
     assert result["changed"] is True
     assert dest.read_bytes() == CERT
 
 
-def test_parent_that_is_a_file_is_refused(tmp_path, capsys):
+def test_parent_that_is_a_file_is_refused(tmp_path):
     (tmp_path / "plain").write_text("x")
-    result = run(capsys, {"files": [item(tmp_path / "plain" / "f", CERT)]})
+    result = run({"files": [item(tmp_path / "plain" / "f", CERT)]})
     assert "exists but is not a directory" in result["msg"]
 
 
-def test_dest_that_is_a_directory_is_refused(tmp_path, capsys):
+def test_dest_that_is_a_directory_is_refused(tmp_path):
     (tmp_path / "dir").mkdir()
-    result = run(capsys, {"files": [item(tmp_path / "dir", CERT)]})
+    result = run({"files": [item(tmp_path / "dir", CERT)]})
     assert "exists but is not a regular file" in result["msg"]
-    result = run(capsys, {"files": [item(str(tmp_path / "dir") + "/", CERT)]})
+    result = run({"files": [item(str(tmp_path / "dir") + "/", CERT)]})
     assert "names a directory" in result["msg"]
 
 
-def test_dest_that_is_a_symlink_is_refused(tmp_path, capsys):
+def test_dest_that_is_a_symlink_is_refused(tmp_path):
     target = tmp_path / "target"
     target.write_bytes(b"keep")
     link = tmp_path / "link"
     link.symlink_to(target)
-    result = run(capsys, {"files": [item(link, CERT)]})
+    result = run({"files": [item(link, CERT)]})
     assert "is a symbolic link" in result["msg"]
     assert link.is_symlink()
     assert target.read_bytes() == b"keep"
 
 
-def test_files_is_required(capsys):
-    result = run(capsys, {})
+def test_files_is_required():
+    result = run({})
     assert result["failed"] is True
     assert "files" in result["msg"]
 
@@ -506,15 +477,15 @@ def other_user_and_group():
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="changing the owner needs root")
-def test_owner_and_group_change_as_root(pki, capsys):
+def test_owner_and_group_change_as_root(pki):
     user, group = other_user_and_group()
     if user is None or group is None:
         pytest.skip("no second user and group on this machine")
     key, _crt, args = pki
-    run(capsys, args)
+    run(args)
     age(key)
     args["files"][0].update(owner=user.pw_name, group=group.gr_name)
-    result = run(capsys, args, diff=True)
+    result = run(args, diff=True)
     assert result["files"][0]["reasons"] == [
         f"owner {USER}->{user.pw_name}",
         f"group {GROUP}->{group.gr_name}",
@@ -525,19 +496,19 @@ def test_owner_and_group_change_as_root(pki, capsys):
 
     new = key.parent / "new.key"
     args["files"].append(item(new, SECRET, mode="0600", owner=user.pw_name, group=group.gr_name))
-    run(capsys, args)
+    run(args)
     assert (new.stat().st_uid, new.stat().st_gid) == (user.pw_uid, group.gr_gid)
     assert mode_of(new) == 0o600
 
 
-def test_other_owner_without_root_is_refused_before_writing(tmp_path, capsys, monkeypatch):
+def test_other_owner_without_root_is_refused_before_writing(tmp_path, monkeypatch):
     user, _group = other_user_and_group()
     if user is None:
         pytest.skip("no second user on this machine")
     monkeypatch.setattr(file_bundle, "is_root", lambda: False)
     good = tmp_path / "good"
     bad = tmp_path / "bad"
-    result = run(capsys, {"files": [item(good, CERT), item(bad, CERT, owner=user.pw_name)]})
+    result = run({"files": [item(good, CERT), item(bad, CERT, owner=user.pw_name)]})
     assert result["failed"] is True
     expected = f"{bad} must be owned by {user.pw_name!r}, which needs root: use become"
     assert expected in result["msg"]
@@ -547,7 +518,7 @@ def test_other_owner_without_root_is_refused_before_writing(tmp_path, capsys, mo
 # --- write failures -------------------------------------------------------------------------
 
 
-def test_write_failure_reports_what_was_done(pki, capsys, monkeypatch):
+def test_write_failure_reports_what_was_done(pki, monkeypatch):
     key, crt, args = pki
     real = file_bundle.write_content
 
@@ -557,7 +528,7 @@ def test_write_failure_reports_what_was_done(pki, capsys, monkeypatch):
         real(module, plan)
 
     monkeypatch.setattr(file_bundle, "write_content", fail_on_crt)
-    result = run(capsys, args)
+    result = run(args)
     assert result["failed"] is True
     assert result["msg"] == f"file_bundle: cannot write {crt}: [Errno 28] No space left on device"
     assert result["changed"] is True

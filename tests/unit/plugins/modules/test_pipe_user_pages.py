@@ -5,29 +5,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import json
 import os
 import stat
-from unittest import mock
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.common import warnings as ansible_warnings
+from module_runner import run_module, warning_texts
 
 from ansible_collections.prodgrade.kubernetes.plugins.modules import pipe_user_pages
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core before 2.19
-
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        payload = json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}).encode()
-        with mock.patch.object(basic, "_ANSIBLE_ARGS", payload):
-            yield
-
 
 RC93 = (
     "runc version 1.0.0-rc93\ncommit: 12644e614e25b05da6fd08a38ffa0cfe1903fdec\nspec: 1.0.2-dev\n"
@@ -79,46 +64,18 @@ class Host:
         return args
 
 
-@pytest.fixture(autouse=True)
-def _fresh_warnings():
-    """AnsibleModule keeps warnings in a process-wide dict; isolate every test."""
-    ansible_warnings._global_warnings.clear()
-    yield
-    ansible_warnings._global_warnings.clear()
-
-
 @pytest.fixture
 def host(tmp_path, monkeypatch):
     return Host(tmp_path, monkeypatch)
 
 
-def run(capsys, args, check_mode=False, diff=False):
-    """Run main() and return the JSON result it printed (failed results included)."""
-    module_args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
-    with patch_module_args(module_args), pytest.raises(SystemExit) as exit_info:
-        pipe_user_pages.main()
-    result = json.loads(capsys.readouterr().out)
-    assert (exit_info.value.code not in (0, None)) == bool(result.get("failed"))
-    return result
+def run(args, check_mode=False, diff=False):
+    return run_module(pipe_user_pages.main, args, check_mode=check_mode, diff=diff)
 
 
-def warning_texts(result):
-    """The result's warnings as plain strings (2.19 may return dicts)."""
-    texts = []
-    for item in result.get("warnings", []):
-        if isinstance(item, dict):
-            texts.append(item.get("event", {}).get("msg") or json.dumps(item))
-        else:
-            texts.append(item)
-    return texts
-
-
-# --- normal operation -----------------------------------------------------------------------
-
-
-def test_first_run_sets_value_and_writes_file_then_second_run_is_unchanged(host, capsys):
+def test_first_run_sets_value_and_writes_file_then_second_run_is_unchanged(host):
     host.set_proc(soft=0)
-    first = run(capsys, host.args(soft=16384))
+    first = run(host.args(soft=16384))
     assert first["changed"] is True
     assert first["soft_before"] == 0
     assert first["soft_after"] == 16384
@@ -145,44 +102,44 @@ def test_first_run_sets_value_and_writes_file_then_second_run_is_unchanged(host,
     assert not first.get("warnings")
     inode = host.sysctl_file.stat().st_ino
 
-    second = run(capsys, host.args(soft=16384))
+    second = run(host.args(soft=16384))
     assert second["changed"] is False
     assert second["soft_before"] == second["soft_after"] == 16384
     assert host.sysctl_file.stat().st_ino == inode
     assert "diff" not in second
 
 
-def test_default_soft_is_16384(host, capsys):
+def test_default_soft_is_16384(host):
     host.set_proc(soft=4)
-    result = run(capsys, host.args())
+    result = run(host.args())
     assert result["applied"] == 16384
     assert host.soft == "16384\n"
 
 
-def test_only_runtime_drift_is_repaired_without_rewriting_file(host, capsys):
-    run(capsys, host.args(soft=8192))
+def test_only_runtime_drift_is_repaired_without_rewriting_file(host):
+    run(host.args(soft=8192))
     inode = host.sysctl_file.stat().st_ino
     host.set_proc(soft=1)
-    result = run(capsys, host.args(soft=8192))
+    result = run(host.args(soft=8192))
     assert result["changed"] is True
     assert result["soft_before"] == 1
     assert host.soft == "8192\n"
     assert host.sysctl_file.stat().st_ino == inode
 
 
-def test_file_drift_is_repaired_and_mode_reset(host, capsys):
-    run(capsys, host.args(soft=8192))
+def test_file_drift_is_repaired_and_mode_reset(host):
+    run(host.args(soft=8192))
     host.sysctl_file.write_text("fs.pipe-user-pages-soft = 1\n")
     host.sysctl_file.chmod(0o600)
-    result = run(capsys, host.args(soft=8192))
+    result = run(host.args(soft=8192))
     assert result["changed"] is True
     assert host.sysctl_file.read_text().endswith("fs.pipe-user-pages-soft = 8192\n")
     assert stat.S_IMODE(host.sysctl_file.stat().st_mode) == 0o644
-    assert run(capsys, host.args(soft=8192))["changed"] is False
+    assert run(host.args(soft=8192))["changed"] is False
 
 
-def test_persist_false_leaves_no_file(host, capsys):
-    result = run(capsys, host.args(soft=100, persist=False), diff=True)
+def test_persist_false_leaves_no_file(host):
+    result = run(host.args(soft=100, persist=False), diff=True)
     assert result["changed"] is True
     assert result["sysctl_file"] is None
     assert host.soft == "100\n"
@@ -193,8 +150,8 @@ def test_persist_false_leaves_no_file(host, capsys):
 # --- check and diff mode --------------------------------------------------------------------
 
 
-def test_check_mode_reports_but_writes_nothing(host, capsys):
-    result = run(capsys, host.args(soft=0), check_mode=True)
+def test_check_mode_reports_but_writes_nothing(host):
+    result = run(host.args(soft=0), check_mode=True)
     assert result["changed"] is True
     assert result["soft_before"] == 16384
     assert result["soft_after"] == 0
@@ -204,15 +161,15 @@ def test_check_mode_reports_but_writes_nothing(host, capsys):
     assert not host.sysctl_file.parent.exists()
 
 
-def test_check_mode_unchanged_after_real_run(host, capsys):
-    run(capsys, host.args(soft=0))
-    result = run(capsys, host.args(soft=0), check_mode=True, diff=True)
+def test_check_mode_unchanged_after_real_run(host):
+    run(host.args(soft=0))
+    result = run(host.args(soft=0), check_mode=True, diff=True)
     assert result["changed"] is False
     assert all(d["before"] == d["after"] for d in result["diff"])
 
 
-def test_diff_shows_runtime_value_and_file(host, capsys):
-    result = run(capsys, host.args(soft=0), check_mode=True, diff=True)
+def test_diff_shows_runtime_value_and_file(host):
+    result = run(host.args(soft=0), check_mode=True, diff=True)
     runtime, sysctl = result["diff"]
     assert runtime == {
         "before_header": str(host.proc_soft),
@@ -227,10 +184,10 @@ def test_diff_shows_runtime_value_and_file(host, capsys):
         "# Value: configured value 0 (no limit)\nfs.pipe-user-pages-soft = 0\n"
     )
 
-    run(capsys, host.args(soft=0))
+    run(host.args(soft=0))
     written = host.sysctl_file.read_text()
     assert written == sysctl["after"]
-    again = run(capsys, host.args(soft=5), diff=True)
+    again = run(host.args(soft=5), diff=True)
     assert again["diff"][0]["before"] == "0\n"
     assert again["diff"][0]["after"] == "5\n"
     assert again["diff"][1]["before_header"] == str(host.sysctl_file)
@@ -241,9 +198,9 @@ def test_diff_shows_runtime_value_and_file(host, capsys):
 # --- affected runc --------------------------------------------------------------------------
 
 
-def test_affected_runc_lifts_limit_and_warns(host, capsys):
+def test_affected_runc_lifts_limit_and_warns(host):
     runc = make_runc(host.tmp_path / "rc93", RC93)
-    result = run(capsys, host.args(runc_path=runc))
+    result = run(host.args(runc_path=runc))
     assert result["changed"] is True
     assert result["applied"] == 0
     assert result["soft_after"] == 0
@@ -261,22 +218,22 @@ def test_affected_runc_lifts_limit_and_warns(host, capsys):
     assert "does not free `runc init` processes that are already stuck" in warnings[0]
     assert "set to 0 (no limit) instead of 16384" in warnings[0]
     # idempotent as well, and still warning
-    again = run(capsys, host.args(runc_path=runc))
+    again = run(host.args(runc_path=runc))
     assert again["changed"] is False
     assert warning_texts(again)
 
 
-def test_affected_runc_with_hard_limit_mentions_it(host, capsys):
+def test_affected_runc_with_hard_limit_mentions_it(host):
     host.set_proc(hard=65536)
     runc = make_runc(host.tmp_path / "rc93", "runc version 1.0.0-rc93+dev\n")
-    result = run(capsys, host.args(runc_path=runc, soft=1024))
+    result = run(host.args(runc_path=runc, soft=1024))
     assert result["applied"] == 0
     assert "fs.pipe-user-pages-hard=65536 still applies" in warning_texts(result)[0]
 
 
-def test_lift_disabled_keeps_configured_value_but_warns(host, capsys):
+def test_lift_disabled_keeps_configured_value_but_warns(host):
     runc = make_runc(host.tmp_path / "rc93", RC93)
-    result = run(capsys, host.args(runc_path=runc, lift_for_affected_runc=False))
+    result = run(host.args(runc_path=runc, lift_for_affected_runc=False))
     assert result["applied"] == 16384
     assert result["soft_after"] == 16384
     assert host.soft == "16384\n"
@@ -288,9 +245,9 @@ def test_lift_disabled_keeps_configured_value_but_warns(host, capsys):
     assert "lift_for_affected_runc is false" in warnings[0]
 
 
-def test_check_mode_warning_uses_conditional(host, capsys):
+def test_check_mode_warning_uses_conditional(host):
     runc = make_runc(host.tmp_path / "rc93", RC93)
-    result = run(capsys, host.args(runc_path=runc), check_mode=True)
+    result = run(host.args(runc_path=runc), check_mode=True)
     assert "would be set to 0" in warning_texts(result)[0]
     assert host.soft == "16384\n"
 
@@ -298,9 +255,9 @@ def test_check_mode_warning_uses_conditional(host, capsys):
 # --- validation: nothing written ------------------------------------------------------------
 
 
-def test_soft_above_hard_is_refused_before_writing(host, capsys):
+def test_soft_above_hard_is_refused_before_writing(host):
     host.set_proc(soft=50, hard=100)
-    result = run(capsys, host.args(soft=200))
+    result = run(host.args(soft=200))
     assert result["failed"] is True
     assert result["msg"] == (
         "fs.pipe-user-pages-soft=200 would exceed fs.pipe-user-pages-hard=100: "
@@ -310,16 +267,16 @@ def test_soft_above_hard_is_refused_before_writing(host, capsys):
     assert not host.sysctl_file.exists()
 
 
-def test_soft_zero_is_allowed_with_hard_limit(host, capsys):
+def test_soft_zero_is_allowed_with_hard_limit(host):
     host.set_proc(hard=100)
-    result = run(capsys, host.args(soft=0))
+    result = run(host.args(soft=0))
     assert result["changed"] is True
     assert host.soft == "0\n"
 
 
 @pytest.mark.parametrize("soft", [-1, 2147483648])
-def test_out_of_range_is_refused_before_writing(host, capsys, soft):
-    result = run(capsys, host.args(soft=soft))
+def test_out_of_range_is_refused_before_writing(host, soft):
+    result = run(host.args(soft=soft))
     assert result["failed"] is True
     assert f"`soft`={soft} is out of range" in result["msg"]
     assert "0 (no limit) to 2147483647 pages" in result["msg"]
@@ -327,10 +284,10 @@ def test_out_of_range_is_refused_before_writing(host, capsys, soft):
     assert not host.sysctl_file.exists()
 
 
-def test_missing_proc_file_is_reported(host, capsys, monkeypatch, tmp_path):
+def test_missing_proc_file_is_reported(host, monkeypatch, tmp_path):
     missing = tmp_path / "no" / "such" / "dir" / "pipe-user-pages-soft"
     monkeypatch.setattr(pipe_user_pages, "PROC_SOFT", str(missing))
-    result = run(capsys, host.args(soft=0))
+    result = run(host.args(soft=0))
     assert result["failed"] is True
     assert result["msg"].startswith(
         f"Cannot read fs.pipe-user-pages-soft: {missing} does not exist."
@@ -341,13 +298,13 @@ def test_missing_proc_file_is_reported(host, capsys, monkeypatch, tmp_path):
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/version"), reason="needs Linux /proc")
-def test_unwritable_proc_file_gives_clear_message(host, capsys, monkeypatch):
+def test_unwritable_proc_file_gives_clear_message(host, monkeypatch):
     """Writes go to /proc/version, which refuses writes even for root (EIO or EACCES)."""
     real_write = pipe_user_pages.write_proc
     monkeypatch.setattr(
         pipe_user_pages, "write_proc", lambda path, value: real_write("/proc/version", value)
     )
-    result = run(capsys, host.args(soft=0))
+    result = run(host.args(soft=0))
     assert result["failed"] is True
     assert result["msg"].startswith(
         f"Cannot set fs.pipe-user-pages-soft=0: writing {host.proc_soft} failed:"
@@ -358,12 +315,12 @@ def test_unwritable_proc_file_gives_clear_message(host, capsys, monkeypatch):
 
 
 @pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES])
-def test_read_only_proc_sys_explains_containers(host, capsys, monkeypatch, code):
+def test_read_only_proc_sys_explains_containers(host, monkeypatch, code):
     def refuse(path, value):
         raise OSError(code, os.strerror(code), path)
 
     monkeypatch.setattr(pipe_user_pages, "write_proc", refuse)
-    result = run(capsys, host.args(soft=0))
+    result = run(host.args(soft=0))
     assert result["failed"] is True
     msg = result["msg"]
     assert f"writing {host.proc_soft} failed: [Errno {code}]" in msg
@@ -373,9 +330,9 @@ def test_read_only_proc_sys_explains_containers(host, capsys, monkeypatch, code)
     assert not host.sysctl_file.exists()
 
 
-def test_sysctl_file_that_is_a_directory_is_refused(host, capsys):
+def test_sysctl_file_that_is_a_directory_is_refused(host):
     host.sysctl_file.mkdir(parents=True)
-    result = run(capsys, host.args(soft=0))
+    result = run(host.args(soft=0))
     assert result["failed"] is True
     assert "is not a regular file" in result["msg"]
     assert host.soft == "16384\n"
@@ -384,9 +341,9 @@ def test_sysctl_file_that_is_a_directory_is_refused(host, capsys):
 # --- runc detection -------------------------------------------------------------------------
 
 
-def test_runc_path_missing_is_not_an_error(host, capsys, tmp_path):
+def test_runc_path_missing_is_not_an_error(host, tmp_path):
     missing = str(tmp_path / "nowhere" / "runc")
-    result = run(capsys, host.args(runc_path=missing))
+    result = run(host.args(runc_path=missing))
     assert "failed" not in result
     assert result["runc"] == {
         "found": False,
@@ -398,32 +355,32 @@ def test_runc_path_missing_is_not_an_error(host, capsys, tmp_path):
     assert result["applied"] == 16384
 
 
-def test_runc_not_found_anywhere(host, capsys, monkeypatch, tmp_path):
+def test_runc_not_found_anywhere(host, monkeypatch, tmp_path):
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
     monkeypatch.setattr(pipe_user_pages, "RUNC_CANDIDATES", (str(tmp_path / "nope" / "runc"),))
     args = host.args()
     del args["runc_path"]
-    result = run(capsys, args)
+    result = run(args)
     assert result["runc"]["found"] is False
     assert result["runc"]["affected"] is None
     assert result["runc"]["advice"].startswith("No runc binary was found")
 
 
-def test_runc_found_on_path(host, capsys, monkeypatch, tmp_path):
+def test_runc_found_on_path(host, monkeypatch, tmp_path):
     bindir = tmp_path / "pathbin"
     runc = make_runc(bindir, RC93)
     monkeypatch.setenv("PATH", str(bindir))
     monkeypatch.setattr(pipe_user_pages, "RUNC_CANDIDATES", ())
     args = host.args()
     del args["runc_path"]
-    result = run(capsys, args)
+    result = run(args)
     assert result["runc"]["path"] == runc
     assert result["runc"]["affected"] is True
 
 
-def test_runc_found_in_fallback_locations(host, capsys, monkeypatch, tmp_path):
+def test_runc_found_in_fallback_locations(host, monkeypatch, tmp_path):
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     runc = make_runc(tmp_path / "sbin", DEBIAN)
@@ -431,14 +388,14 @@ def test_runc_found_in_fallback_locations(host, capsys, monkeypatch, tmp_path):
     monkeypatch.setattr(pipe_user_pages, "RUNC_CANDIDATES", (str(tmp_path / "nope" / "runc"), runc))
     args = host.args()
     del args["runc_path"]
-    result = run(capsys, args)
+    result = run(args)
     assert result["runc"]["path"] == runc
     assert result["runc"]["version"] == "1.1.5+ds1"
 
 
-def test_runc_failing_or_unparsable_gives_unknown_version(host, capsys, tmp_path):
+def test_runc_failing_or_unparsable_gives_unknown_version(host, tmp_path):
     broken = make_runc(tmp_path / "broken", "boom\n", exit_code=3)
-    result = run(capsys, host.args(runc_path=broken))
+    result = run(host.args(runc_path=broken))
     assert result["runc"]["found"] is True
     assert result["runc"]["version"] is None
     assert result["runc"]["affected"] is None
@@ -447,7 +404,7 @@ def test_runc_failing_or_unparsable_gives_unknown_version(host, capsys, tmp_path
     assert not warning_texts(result)
 
     old = make_runc(tmp_path / "old", "runc version spec: 1.0.0\n")
-    result = run(capsys, host.args(runc_path=old))
+    result = run(host.args(runc_path=old))
     assert result["runc"]["version"] is None
     assert result["runc"]["affected"] is None
     assert "Could not read a runc version" in result["runc"]["advice"]

@@ -10,42 +10,19 @@ checks what the module adds: argument handling, the result, failures, warnings, 
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import json
 import os
 import stat
-from unittest import mock
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.common import warnings as ansible_warnings
+from module_runner import run_module_raw, warning_texts
 
 from ansible_collections.prodgrade.kubernetes.plugins.module_utils import pki as pki_utils
 from ansible_collections.prodgrade.kubernetes.plugins.modules import pki
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core before 2.19
-
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        payload = json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}).encode()
-        with mock.patch.object(basic, "_ANSIBLE_ARGS", payload):
-            yield
-
-
 NOW = datetime.datetime(2026, 3, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
 CP = {"host": "cp1", "name": "cp1", "ip": "192.0.2.11"}
 WORKER = {"host": "worker1", "name": "worker1", "ip": "192.0.2.21"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_warnings():
-    """AnsibleModule keeps warnings in a process-wide dict; isolate every test."""
-    ansible_warnings._global_warnings.clear()
-    yield
-    ansible_warnings._global_warnings.clear()
 
 
 @pytest.fixture
@@ -72,15 +49,9 @@ def args_for(store, **overrides):
     return args
 
 
-def run(capsys, args, check_mode=False):
-    """Run main(); return the parsed result and the raw text the module printed."""
-    module_args = dict(args, _ansible_check_mode=check_mode)
-    with patch_module_args(module_args), pytest.raises(SystemExit) as exit_info:
-        pki.main()
-    raw = capsys.readouterr().out
-    result = json.loads(raw)
-    assert (exit_info.value.code not in (0, None)) == bool(result.get("failed"))
-    return result, raw
+def run(args, check_mode=False):
+    """The parsed result and the raw text the module printed."""
+    return run_module_raw(pki.main, args, check_mode=check_mode)
 
 
 def listing(root):
@@ -99,18 +70,8 @@ def listing(root):
     return found
 
 
-def warning_texts(result):
-    texts = []
-    for item in result.get("warnings", []):
-        if isinstance(item, dict):
-            texts.append(item.get("event", {}).get("msg") or json.dumps(item))
-        else:
-            texts.append(item)
-    return texts
-
-
-def test_first_run_creates_the_store_then_nothing_changes(store, capsys, clock):
-    result, raw = run(capsys, args_for(store))
+def test_first_run_creates_the_store_then_nothing_changes(store, clock):
+    result, raw = run(args_for(store))
     assert result["changed"] is True
     assert result["summary"] == {"issued": 3 + 1 + 1 + 4 + 2 + 2 + 2 + 2, "renewed": 0, "kept": 0}
     assert result["distribute_ca_keys"] is True
@@ -140,29 +101,28 @@ def test_first_run_creates_the_store_then_nothing_changes(store, capsys, clock):
         "not_after": "2027-03-01T12:00:00Z",
     }
     before = listing(store)
-    again, _ = run(capsys, args_for(store))
+    again, _ = run(args_for(store))
     assert again["changed"] is False
     assert again["changed_files"] == []
     assert again["summary"]["kept"] == result["summary"]["issued"]
     assert listing(store) == before
 
 
-def test_passphrase_is_never_printed(store, capsys, clock):
-    result, raw = run(capsys, args_for(store, ca_key_passphrase="correct horse battery"))
+def test_passphrase_is_never_printed(store, clock):
+    result, raw = run(args_for(store, ca_key_passphrase="correct horse battery"))
     assert result["changed"] is True
     assert "correct horse battery" not in raw
     assert result["distribute_ca_keys"] is False
-    failed, raw = run(capsys, args_for(store, ca_key_passphrase="wrong staple"))
+    failed, raw = run(args_for(store, ca_key_passphrase="wrong staple"))
     assert failed["failed"] is True
     assert "cannot be decrypted with ca_key_passphrase: the passphrase is wrong" in failed["msg"]
     assert "wrong staple" not in raw
 
 
-def test_invalid_input_fails_and_writes_nothing(store, capsys, clock):
-    run(capsys, args_for(store))
+def test_invalid_input_fails_and_writes_nothing(store, clock):
+    run(args_for(store))
     before = listing(store)
     result, _ = run(
-        capsys,
         args_for(store, extra_sans=["ok.example.com", "not a name"], nodes=[CP, CP]),
     )
     assert result["failed"] is True
@@ -174,35 +134,35 @@ def test_invalid_input_fails_and_writes_nothing(store, capsys, clock):
     assert listing(store) == before
 
 
-def test_check_mode_reports_and_writes_nothing(store, capsys, clock):
-    result, raw = run(capsys, args_for(store), check_mode=True)
+def test_check_mode_reports_and_writes_nothing(store, clock):
+    result, raw = run(args_for(store), check_mode=True)
     assert result["changed"] is True
     assert result["summary"]["issued"] == 17
     assert "hosts/worker1/kubelet.conf" in result["changed_files"]
     assert "BEGIN" not in raw
     assert listing(store) is None
-    run(capsys, args_for(store))
+    run(args_for(store))
     before = listing(store)
-    result, _ = run(capsys, args_for(store, nodes=[CP]), check_mode=True)
+    result, _ = run(args_for(store, nodes=[CP]), check_mode=True)
     assert result["changed"] is False
     assert "worker1" not in result["host_files"]
     assert listing(store) == before
 
 
-def test_ca_close_to_expiry_warns(store, capsys, clock):
-    run(capsys, args_for(store, ca_validity_days=40))
+def test_ca_close_to_expiry_warns(store, clock):
+    run(args_for(store, ca_validity_days=40))
     clock["now"] = NOW + datetime.timedelta(days=20)
-    result, _ = run(capsys, args_for(store, ca_validity_days=40))
+    result, _ = run(args_for(store, ca_validity_days=40))
     assert result["changed"] is False
     warnings = warning_texts(result)
     assert len(warnings) == 3
     assert warnings[0].startswith(f"The ca certificate {store}/ca.crt expires on 2026-04-10")
 
 
-def test_expired_ca_fails_with_the_fix(store, capsys, clock):
-    run(capsys, args_for(store, ca_validity_days=40, cert_validity_days=30, renew_before_days=7))
+def test_expired_ca_fails_with_the_fix(store, clock):
+    run(args_for(store, ca_validity_days=40, cert_validity_days=30, renew_before_days=7))
     clock["now"] = NOW + datetime.timedelta(days=41)
-    result, _ = run(capsys, args_for(store))
+    result, _ = run(args_for(store))
     assert result["failed"] is True
     assert (
         f"{store}/ca.crt: the CA expired on 2026-04-10T12:00:00Z: it cannot sign" in (result["msg"])
@@ -218,31 +178,30 @@ def test_expired_ca_fails_with_the_fix(store, capsys, clock):
         ({"nodes": [{"host": "w", "name": "w", "ip": "192.0.2.9", "role": "x"}]}, "role"),
     ],
 )
-def test_argument_spec_is_enforced(store, capsys, overrides, message):
-    result, _ = run(capsys, args_for(store, **overrides))
+def test_argument_spec_is_enforced(store, overrides, message):
+    result, _ = run(args_for(store, **overrides))
     assert result["failed"] is True
     assert message in result["msg"]
     assert listing(store) is None
 
 
-def test_missing_required_options(store, capsys):
-    result, _ = run(capsys, {"store": str(store)})
+def test_missing_required_options(store):
+    result, _ = run({"store": str(store)})
     assert result["failed"] is True
     for name in ("api_endpoint", "control_plane", "nodes"):
         assert name in result["msg"]
 
 
-def test_missing_cryptography_is_reported(store, capsys, monkeypatch):
+def test_missing_cryptography_is_reported(store, monkeypatch):
     monkeypatch.setattr(pki, "HAS_CRYPTOGRAPHY", False)
-    result, _ = run(capsys, args_for(store))
+    result, _ = run(args_for(store))
     assert result["failed"] is True
     assert "cryptography" in result["msg"]
     assert listing(store) is None
 
 
-def test_host_files_follow_the_directory_options(store, capsys, clock):
+def test_host_files_follow_the_directory_options(store, clock):
     result, _ = run(
-        capsys,
         args_for(store, pki_dir="/opt/k8s/pki", kubeconfig_dir="/opt/k8s", etcd_owner="etcd2"),
     )
     assert [item["dest"] for item in result["host_files"]["worker1"]] == [
@@ -261,11 +220,11 @@ def test_host_files_follow_the_directory_options(store, capsys, clock):
     ]
 
 
-def test_one_host_entry_fits_every_list(store, capsys, clock):
+def test_one_host_entry_fits_every_list(store, clock):
     cp = dict(CP, extra_names=["cp1.example.com"])
-    result, _ = run(capsys, args_for(store, control_plane=[cp], etcd=[cp], nodes=[cp, WORKER]))
+    result, _ = run(args_for(store, control_plane=[cp], etcd=[cp], nodes=[cp, WORKER]))
     entries = {entry["name"]: entry for entry in result["certificates"]}
     assert "DNS:cp1.example.com" in entries["apiserver@cp1"]["sans"]
     assert "DNS:cp1.example.com" not in entries["etcd-server@cp1"]["sans"]
-    again, _ = run(capsys, args_for(store, control_plane=[cp], etcd=[CP], nodes=[CP, WORKER]))
+    again, _ = run(args_for(store, control_plane=[cp], etcd=[CP], nodes=[CP, WORKER]))
     assert again["changed"] is False
