@@ -13,7 +13,7 @@ out=.cache/bench/$(date +%Y%m%dT%H%M%S)
 mkdir -p "$out"
 make --quiet setup images >/dev/null
 export PATH=$PWD/.venv/bin:$PATH ANSIBLE_CONFIG=$PWD/ansible.cfg
-export ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks PROFILE_TASKS_SORT_ORDER=none
+export ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks PROFILE_TASKS_SORT_ORDER=none PROFILE_TASKS_TASK_OUTPUT_LIMIT=all
 
 now() { date +%s.%N; }
 seconds() { python3 -c "print(round($2 - $1, 1))"; }
