@@ -10,7 +10,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Scenarios live in molecule/ at the collection root, as in most collections today.
 export MOLECULE_GLOB := molecule/*/molecule.yml
 # Quickest scenarios first, so a failure shows early.
-MOLECULE_SCENARIOS ?= pki etcd_two_hosts node etcd runtime
+MOLECULE_SCENARIOS ?= pki etcd_two_hosts node etcd runtime cluster
 
 .PHONY: lab lab-down test lint sanity unit molecule setup images clean
 
