@@ -128,6 +128,9 @@ _value:
 
 from ansible.errors import AnsibleFilterError  # noqa: E402
 
+from ansible_collections.prodgrade.kubernetes.plugins.filter.node_list import (  # noqa: E402
+    node_identity,
+)
 from ansible_collections.prodgrade.kubernetes.plugins.module_utils.etcd_plan import (  # noqa: E402
     EtcdPlanError,
     plan_etcd,
@@ -150,18 +153,8 @@ def _from_hostvars(host, hostvars):
             "groups['etcd'] | prodgrade.kubernetes.etcd_plan(hostvars)."
         )
     facts = hostvars.get(host) or {}
-    name = facts.get("prodgrade_node_name")
-    ip = facts.get("prodgrade_node_ip")
-    if not name or not ip:
-        raise AnsibleFilterError(
-            f"{host} has no prodgrade_node_name/prodgrade_node_ip: run the "
-            "prodgrade.kubernetes.preflight playbook first, in the same command "
-            "(ansible-playbook -i INVENTORY prodgrade.kubernetes.preflight <playbook>)."
-        )
     return {
-        "host": host,
-        "name": name,
-        "ip": ip,
+        **node_identity(host, hostvars),
         "reliability": facts.get("etcd_reliability"),
         "failure_domain": facts.get("failure_domain"),
         "data_dirs": facts.get("etcd_data_dirs"),

@@ -44,23 +44,27 @@ _value:
 from ansible.errors import AnsibleFilterError  # noqa: E402
 
 
+def node_identity(host, hostvars):
+    """``{host, name, ip}`` of one host from the facts preflight settled."""
+    facts = hostvars.get(host) or {}
+    name = facts.get("prodgrade_node_name")
+    ip = facts.get("prodgrade_node_ip")
+    if not name or not ip:
+        raise AnsibleFilterError(
+            f"{host} has no prodgrade_node_name/prodgrade_node_ip: run the "
+            "prodgrade.kubernetes.preflight playbook first, in the same command "
+            "(ansible-playbook -i INVENTORY prodgrade.kubernetes.preflight <playbook>)."
+        )
+    return {"host": host, "name": str(name), "ip": str(ip)}
+
+
 def node_list(hosts, hostvars):
     nodes = []
     seen = set()
     for host in hosts:
-        if host in seen:
-            continue
-        seen.add(host)
-        facts = hostvars.get(host) or {}
-        name = facts.get("prodgrade_node_name")
-        ip = facts.get("prodgrade_node_ip")
-        if not name or not ip:
-            raise AnsibleFilterError(
-                f"{host} has no prodgrade_node_name/prodgrade_node_ip: run the "
-                "prodgrade.kubernetes.preflight playbook first, in the same command "
-                "(ansible-playbook -i INVENTORY prodgrade.kubernetes.preflight <playbook>)."
-            )
-        nodes.append({"host": host, "name": str(name), "ip": str(ip)})
+        if host not in seen:
+            seen.add(host)
+            nodes.append(node_identity(host, hostvars))
     return nodes
 
 
