@@ -1219,6 +1219,11 @@ class _Run:
             return f"mode of {rel} set to {mode:04o}"
         return None
 
+    def want_modes(self, *wanted):
+        """want_mode for each (path, mode); the notes of those that change."""
+        notes = (self.want_mode(rel, mode) for rel, mode in wanted)
+        return [note for note in notes if note]
+
     def entry(self, name, file, action, reason, subject, sans, expires):
         self.entries.append(
             {
@@ -1498,10 +1503,7 @@ def _process_leaf(run, leaf):
                 else:
                     notes.append(f"mode of {leaf.file} set to {KEY_MODE:04o}")
         else:
-            for path, mode in ((leaf.key_path, KEY_MODE), (leaf.cert_path, CERT_MODE)):
-                note = run.want_mode(path, mode)
-                if note:
-                    notes.append(note)
+            notes += run.want_modes((leaf.key_path, KEY_MODE), (leaf.cert_path, CERT_MODE))
         run.entry(
             leaf.name,
             leaf.file,
@@ -1585,10 +1587,7 @@ def _plan_ca(run, ca):
                 "users of the controller may read it: restrict it with chmod 0600."
             )
     else:
-        for path, mode in ((ca.key_path, KEY_MODE), (ca.cert_path, CERT_MODE)):
-            note = run.want_mode(path, mode)
-            if note:
-                notes.append(note)
+        notes += run.want_modes((ca.key_path, KEY_MODE), (ca.cert_path, CERT_MODE))
     run.entry(
         ca.name,
         ca.cert_path,
@@ -1619,12 +1618,8 @@ def _plan_sa(run, action, reasons, key):
         else:
             run.want(SA_PUB, public_pem(key), CERT_MODE)
     else:
-        note = run.want_mode(SA_PUB, CERT_MODE)
-        if note:
-            notes.append(note)
-    note = run.want_mode(SA_KEY, KEY_MODE)
-    if note:
-        notes.append(note)
+        notes += run.want_modes((SA_PUB, CERT_MODE))
+    notes += run.want_modes((SA_KEY, KEY_MODE))
     run.entry("sa", SA_KEY, "kept", "; ".join(notes) or None, None, [], None)
 
 
