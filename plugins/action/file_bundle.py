@@ -4,7 +4,7 @@
 """Controller side of prodgrade.kubernetes.file_bundle.
 
 Reads every ``src`` on the controller, base64-encodes it and runs the module on the host once
-with all files. The documentation lives with the module.
+with all files and directories. The documentation lives with the module.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.plugins.action import ActionBase
 
 MODULE = "prodgrade.kubernetes.file_bundle"
-ITEM_KEYS = frozenset(("src", "content", "dest", "mode", "owner", "group"))
+ITEM_KEYS = frozenset(("src", "content", "dest", "mode", "owner", "group", "show_diff"))
 HIDDEN = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("files", "create_dirs", "dir_mode"))
+    _VALID_ARGS = frozenset(("files", "directories", "create_dirs", "dir_mode"))
     _supports_check_mode = True
     _supports_async = False
 
@@ -53,10 +53,24 @@ class ActionModule(ActionBase):
             if real is not None:
                 self._loader.cleanup_tmp_file(real)
 
-    def _module_files(self, files):
-        """The ``files`` argument for the module: every item carrying base64 content."""
-        if not isinstance(files, list) or not files:
-            raise AnsibleActionFail("file_bundle: files must be a non-empty list of dictionaries")
+    def _module_files(self, files, directories=None):
+        """The ``files`` argument for the module: every item carrying base64 content.
+
+        ``files`` may be empty (or left out) when ``directories`` is not; the items of
+        ``directories`` are checked by the module.
+        """
+        if files is None:
+            files = []
+        if directories is None:
+            directories = []
+        if not isinstance(files, list):
+            raise AnsibleActionFail("file_bundle: files must be a list of dictionaries")
+        if not isinstance(directories, list):
+            raise AnsibleActionFail("file_bundle: directories must be a list of dictionaries")
+        if not files and not directories:
+            raise AnsibleActionFail(
+                "file_bundle: nothing to do: give at least one item in files or directories"
+            )
         problems = []
         items = []
         for number, item in enumerate(files, start=1):
@@ -108,7 +122,9 @@ class ActionModule(ActionBase):
 
         try:
             module_args = dict(self._task.args)
-            module_args["files"] = self._module_files(self._task.args.get("files"))
+            module_args["files"] = self._module_files(
+                self._task.args.get("files"), self._task.args.get("directories")
+            )
             result.update(
                 self._execute_module(
                     module_name=MODULE, module_args=module_args, task_vars=task_vars

@@ -8,32 +8,39 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: file_bundle
-short_description: Put a set of files, secrets included, on a host in a single task call
+short_description: Put a set of directories and files, secrets included, on a host in one task call
 version_added: 0.1.0
 description:
-  - Writes many small files to a host in one call, each with its own mode, owner and group.
-    It is meant for certificates, private keys and kubeconfigs kept in a store on the controller,
-    where a control-plane host needs some 25 files and one M(ansible.builtin.copy) per file would
-    cost a round trip each.
+  - Ensures many directories and writes many small files on a host in one call, each with its own
+    mode, owner and group. It is meant for certificates, private keys, kubeconfigs and
+    configuration files, where a host needs some 25 files and their directories and one
+    M(ansible.builtin.copy) or M(ansible.builtin.file) per item would cost a round trip each.
   - An action plugin of the same name runs on the controller first. It reads every O(files[].src)
-    there, encodes its bytes in base64 and hands all files to the module on the host at once.
-  - On the host, every file is compared with what is wanted, by the sha256 of its content and by
+    there, encodes its bytes in base64 and hands all files and directories to the module on the
+    host at once.
+  - On the host, the O(directories) are handled first, in the order given, so that the files can
+    go into them. A missing directory is created; the mode, owner and group of an existing one
+    are set when they differ. Directories are not recursive, the files and subdirectories inside
+    them are left as they are.
+  - Every file is then compared with what is wanted, by the sha256 of its content and by
     its mode, owner and group. Only what differs is changed, so a second run reports no change and
     files that already match keep their modification time.
   - New content is written to a temporary file in the destination directory, given its final mode,
     owner and group, and then renamed over the destination. A reader therefore sees either the old
     or the new file, and new content is never readable with a broader mode than requested.
-  - Every item is checked before anything is written. An owner or group unknown on the host, an
-    undecodable content, a destination that is not a regular file or a missing directory with
-    O(create_dirs=false) fails the task without touching any file.
+  - Every directory and file is checked before anything is changed. An owner or group unknown on
+    the host, an undecodable content, a file destination that is not a regular file, a directory
+    path that is not a directory, or a missing directory with O(create_dirs=false) fails the task
+    without touching anything.
 options:
   files:
     description:
       - The files to put on the host, one item per file.
       - Each item needs exactly one of O(files[].src) or O(files[].content).
+      - May be empty when O(directories) is not; at least one of the two must hold an item.
     type: list
     elements: dict
-    required: true
+    default: []
     suboptions:
       src:
         description:
@@ -57,7 +64,7 @@ options:
           - Absolute path of the file on the host.
           - An existing destination must be a regular file; a directory or a symbolic link is
             refused.
-          - Every item needs its own destination.
+          - Every item needs its own destination, which must not be one of the O(directories).
         type: path
         required: true
       mode:
@@ -72,29 +79,88 @@ options:
       owner:
         description:
           - Name of the user owning the file, or a numeric user ID.
-          - The user must exist on the host; an unknown name fails the task before any file is
+          - The user must exist on the host; an unknown name fails the task before anything is
             written.
         type: str
         default: root
       group:
         description:
           - Name of the group owning the file, or a numeric group ID.
-          - The group must exist on the host; an unknown name fails the task before any file is
+          - The group must exist on the host; an unknown name fails the task before anything is
             written.
+        type: str
+        default: root
+      show_diff:
+        description:
+          - In diff mode, show the real content of this file before and after, as
+            M(ansible.builtin.copy) does, instead of only its size and sha256.
+          - Meant for configuration files that hold no secret. Leave it V(false), the default,
+            for keys, kubeconfigs, tokens and anything else that must not reach the output.
+          - When the current or the new content is not UTF-8 text (or contains NUL bytes), the
+            entry falls back to the size and sha256.
+          - When only the mode, owner or group of the file change, the entry describes the file
+            as usual, since its content is the same on both sides.
+          - Has no effect without diff mode. In diff mode the shown content is part of the task
+            result (its C(diff)), and so of a registered variable.
+        type: bool
+        default: false
+  directories:
+    description:
+      - Directories to ensure on the host, one item per directory, handled in the order given and
+        before any file.
+      - A missing directory is created with its O(directories[].mode), O(directories[].owner) and
+        O(directories[].group); for an existing one these are set when they differ. Nothing
+        inside the directory is changed.
+      - The parent of each directory must exist, or be listed earlier in O(directories). A missing
+        parent that is not listed is created with O(dir_mode) when O(create_dirs=true), and fails
+        the task before anything is changed when O(create_dirs=false). A parent that is listed
+        only further down the list fails the task before anything is changed; list parents first.
+      - An existing path that is not a directory, including a symbolic link to a directory, fails
+        the task before anything is changed.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description:
+          - Absolute path of the directory on the host.
+          - Every item needs its own path.
+        type: path
+        required: true
+      mode:
+        description:
+          - Permissions of the directory as an octal number, for example V("0750").
+          - Quote it as for O(files[].mode).
+        type: raw
+        default: "0755"
+      owner:
+        description:
+          - Name of the user owning the directory, or a numeric user ID.
+          - The user must exist on the host; an unknown name fails the task before anything is
+            changed.
+        type: str
+        default: root
+      group:
+        description:
+          - Name of the group owning the directory, or a numeric group ID.
+          - The group must exist on the host; an unknown name fails the task before anything is
+            changed.
         type: str
         default: root
   create_dirs:
     description:
-      - Create missing parent directories of each O(files[].dest), with mode O(dir_mode) and owned
-        by the user the module runs as.
+      - Create missing parent directories of each O(files[].dest) and O(directories[].path) that
+        are not themselves listed in O(directories), with mode O(dir_mode) and owned by the user
+        the module runs as.
       - Directories that already exist are left as they are.
-      - When V(false), a missing parent directory fails the task before any file is written.
+      - When V(false), a missing parent directory fails the task before anything is written.
     type: bool
     default: true
   dir_mode:
     description:
       - Permissions of the directories created because of O(create_dirs), as an octal number.
       - Quote it as for O(files[].mode).
+      - Does not apply to O(directories), which have their own O(directories[].mode).
     type: raw
     default: "0755"
 attributes:
@@ -102,35 +168,45 @@ attributes:
     description: An action plugin reads the sources on the controller and runs the module once.
     support: full
   check_mode:
-    description: Reports which files would be created or changed and why, and writes nothing.
+    description: >-
+      Reports which directories and files would be created or changed and why, and changes
+      nothing.
     support: full
   diff_mode:
     description:
+      - Shows one entry per changed directory with its state, mode, owner and group before and
+        after; the before side of a directory to be created only says that it is absent.
       - Shows one entry per changed file with its size, sha256, mode, owner and group before and
-        after.
-      - The content itself is never shown, because the files are typically private keys.
+        after. The content itself is not shown, because the files are typically private keys.
+      - For a file with O(files[].show_diff=true) whose content changes, the entry shows the real
+        text content before and after instead (empty before when the file is new), with the
+        mode, owner and group in the headers.
     support: full
   platform:
     description: Any POSIX host with a Python interpreter.
     platforms: posix
     support: full
 notes:
-  - One task call puts every file of a host in place, whatever the number of files. This is the
-    point of the module compared to a loop over M(ansible.builtin.copy).
+  - One task call ensures every directory and puts every file of a host in place, whatever the
+    number of items. This is the point of the module compared to loops over
+    M(ansible.builtin.file) and M(ansible.builtin.copy).
   - The contents travel inside the module arguments. They are marked C(no_log), so they are masked
     in the logs and in the task result, and the action plugin removes them from the reported
-    invocation. Neither the result nor the diff ever holds a file's content.
+    invocation. Neither the result nor the diff holds a file's content, except the diff of a file
+    with O(files[].show_diff=true).
   - With E(ANSIBLE_DEBUG) set, ansible-core itself prints the arguments of every module it runs,
     and so the encoded contents. Do not enable it against real secrets.
   - All contents of one call are held in memory on the controller and on the host. The module is
     meant for small files such as certificates and configuration files, not for large data.
-  - Needs root (C(become)) to write files owned by another user or group than the one it runs as.
-  - Files are written as a whole. Files on the host that are not listed are never removed.
+  - Needs root (C(become)) to write files or set directories owned by another user or group than
+    the one it runs as.
+  - Files are written as a whole. Files and directories on the host that are not listed are never
+    removed.
 seealso:
   - module: ansible.builtin.copy
     description: Copies one file per task and supports directories and remote sources.
   - module: ansible.builtin.file
-    description: Manages attributes, directories and links without content.
+    description: Manages attributes, recursive directories and links without content.
 author:
   - prodgrade.kubernetes contributors
 """
@@ -171,6 +247,40 @@ EXAMPLES = r"""
   when: >-
     bundle.files | selectattr('dest', 'equalto', '/etc/kubernetes/kubelet.conf')
     | selectattr('changed') | list | length > 0
+
+# One call for all directories and files of a role. The directories come first, so the files
+# can go into them. With --diff, etcd.conf.yml shows its content; the key only its sha256.
+- name: Put the etcd configuration directory, data directory and files in place
+  prodgrade.kubernetes.file_bundle:
+    directories:
+      - path: /etc/etcd
+        mode: "0750"
+        owner: root
+        group: etcd
+      - path: /var/lib/etcd
+        mode: "0700"
+        owner: etcd
+        group: etcd
+    files:
+      - content: "{{ lookup('ansible.builtin.template', 'etcd.conf.yml.j2') | b64encode }}"
+        dest: /etc/etcd/etcd.conf.yml
+        mode: "0640"
+        group: etcd
+        show_diff: true
+      - src: "{{ pki_store }}/{{ inventory_hostname }}/etcd-server.key"
+        dest: /etc/etcd/server.key
+        mode: "0600"
+        owner: etcd
+        group: etcd
+  become: true
+  register: etcd_files
+
+- name: Ensure directories only
+  prodgrade.kubernetes.file_bundle:
+    directories:
+      - path: /etc/kubernetes/manifests
+        mode: "0700"
+  become: true
 """
 
 RETURN = r"""
@@ -199,8 +309,36 @@ files:
       sample:
         - content
         - mode 0644->0600
+directories:
+  description:
+    - One entry per item of O(directories), in the same order.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: Path of the directory on the host.
+      type: str
+      sample: /var/lib/etcd
+    changed:
+      description: Whether the directory was (or, in check mode, would be) created or changed.
+      type: bool
+      sample: true
+    reasons:
+      description:
+        - What differed, empty when the directory already matched.
+        - V(created) for a new directory, and C(mode OLD->NEW), C(owner OLD->NEW) or
+          C(group OLD->NEW) for attributes of an existing one.
+      type: list
+      elements: str
+      sample:
+        - mode 0755->0700
+        - owner root->etcd
 created_dirs:
-  description: Directories that were (or, in check mode, would be) created, parents first.
+  description:
+    - Parent directories that were (or, in check mode, would be) created because of
+      O(create_dirs), parents first. Items of O(directories) are reported in RV(directories)
+      instead.
   returned: success
   type: list
   elements: str
@@ -311,124 +449,224 @@ def sha256_of(path):
     return digest.hexdigest()
 
 
-def missing_parents(dest, create_dirs):
-    """Directories to create for ``dest``, parents first."""
-    missing = []
-    parent = os.path.dirname(dest)
-    while not os.path.lexists(parent):
-        missing.append(parent)
-        parent = os.path.dirname(parent)
-    if not os.path.isdir(parent):
-        raise BundleError(f"cannot create {dest}: {parent} exists but is not a directory")
-    if missing and not create_dirs:
+def check_ownership_without_root(path, item, uid, gid, creates, st):
+    """Refuse, before anything is changed, an owner or group only root could give."""
+    if is_root():
+        return
+    needs_uid = creates or (st is not None and st.st_uid != uid)
+    if needs_uid and uid != os.geteuid():
         raise BundleError(
-            f"cannot create {dest}: the directory {missing[-1]} does not exist "
-            "and create_dirs is false"
+            f"{path} must be owned by {item['owner']!r}, which needs root: use become"
         )
-    return missing[::-1]
+    needs_gid = creates or (st is not None and st.st_gid != gid)
+    if needs_gid and not may_use_group(gid):
+        raise BundleError(
+            f"{path} must belong to group {item['group']!r}, which needs root: use become"
+        )
 
 
-def plan_item(item, create_dirs, seen):
-    """Check one item and work out what has to change. Raises BundleError."""
-    dest = item["dest"]
-    if item.get("content") is None:
-        if item.get("src") is not None:
-            raise BundleError(
-                f"the item for {dest} has src but no content: src is read on the controller by "
-                "the action plugin, the module itself needs the base64-encoded content"
-            )
-        raise BundleError(f"the item for {dest} needs either src or content")
-    if item.get("src") is not None:
-        raise BundleError(f"the item for {dest} has both src and content; give only one")
-    if not os.path.isabs(dest):
-        raise BundleError(f"dest {dest!r} is not an absolute path")
-    if dest.endswith("/"):
-        raise BundleError(f"dest {dest!r} names a directory, not a file")
-    dest = os.path.normpath(dest)
-    if dest in seen:
-        raise BundleError(f"{dest} is listed more than once")
-    seen.add(dest)
-
-    data = decode_content(item["content"], dest)
-    mode = parse_mode(item["mode"], f"the mode of {dest}")
+def resolve_owner_and_group(item, path):
     uid = resolve_user(item["owner"])
     if uid is None:
         raise BundleError(
-            f"the owner of {dest}, user {item['owner']!r}, does not exist on this host"
+            f"the owner of {path}, user {item['owner']!r}, does not exist on this host"
         )
     gid = resolve_group(item["group"])
     if gid is None:
         raise BundleError(
-            f"the group of {dest}, group {item['group']!r}, does not exist on this host"
+            f"the group of {path}, group {item['group']!r}, does not exist on this host"
         )
+    return uid, gid
 
-    plan = dict(
-        dest=dest,
-        data=data,
-        sha256=hashlib.sha256(data).hexdigest(),
-        mode=mode,
-        uid=uid,
-        gid=gid,
-        owner=item["owner"],
-        group=item["group"],
-        current=None,
-        reasons=[],
-        write=False,
-        dirs=[],
-    )
-    try:
-        st = os.lstat(dest)
-    except (FileNotFoundError, NotADirectoryError):
-        st = None  # missing_parents() explains a parent that is not a directory
-    except OSError as exc:
-        raise BundleError(f"cannot inspect {dest}: {to_native(exc)}") from None
 
-    if st is None:
-        plan["dirs"] = missing_parents(dest, create_dirs)
-        plan["reasons"].append("created")
-        plan["write"] = True
-    else:
-        if stat.S_ISLNK(st.st_mode):
+def attribute_reasons(current, mode, uid, gid, item):
+    reasons = []
+    if current["mode"] != mode:
+        reasons.append(f"mode {format_mode(current['mode'])}->{format_mode(mode)}")
+    if current["uid"] != uid:
+        reasons.append(f"owner {user_name(current['uid'])}->{item['owner']}")
+    if current["gid"] != gid:
+        reasons.append(f"group {group_name(current['gid'])}->{item['group']}")
+    return reasons
+
+
+class Planner:
+    """Checks the items in the order they are applied and works out what has to change.
+
+    Keeps track of the directories that will exist by the time an item is applied: the items of
+    ``directories`` handled so far and the parents created for earlier items.
+    """
+
+    def __init__(self, create_dirs, listed):
+        self.create_dirs = create_dirs
+        self.listed = set(listed)  # every path of ``directories``
+        self.planned = set()  # directories that exist (or will) when the next item is applied
+        self.seen_dirs = set()
+        self.seen_files = set()
+
+    def missing_parents(self, path):
+        """Directories to create with dir_mode for ``path``, parents first."""
+        missing = []
+        parent = os.path.dirname(path)
+        while parent not in self.planned and not os.path.lexists(parent):
+            if parent in self.listed:
+                raise BundleError(
+                    f"cannot create {path}: its parent {parent} is listed later in directories; "
+                    "list parent directories first"
+                )
+            if parent in self.seen_files:
+                raise BundleError(
+                    f"cannot create {path}: its parent {parent} is a file of this task"
+                )
+            missing.append(parent)
+            parent = os.path.dirname(parent)
+        if parent not in self.planned and not os.path.isdir(parent):
+            raise BundleError(f"cannot create {path}: {parent} exists but is not a directory")
+        if missing and not self.create_dirs:
             raise BundleError(
-                f"{dest} is a symbolic link; file_bundle only writes regular files, "
-                "remove the link or give the path it points to"
+                f"cannot create {path}: the directory {missing[-1]} does not exist "
+                "and create_dirs is false"
             )
-        if not stat.S_ISREG(st.st_mode):
-            raise BundleError(f"{dest} exists but is not a regular file")
+        self.planned.update(missing)
+        return missing[::-1]
+
+    def plan_directory(self, item):
+        """Check one item of ``directories``. Raises BundleError."""
+        path = item["path"]
+        if not os.path.isabs(path):
+            raise BundleError(f"directory path {path!r} is not an absolute path")
+        path = os.path.normpath(path)
+        if path in self.seen_dirs:
+            raise BundleError(f"the directory {path} is listed more than once")
+        self.seen_dirs.add(path)
+        self.planned.add(path)
+
+        mode = parse_mode(item["mode"], f"the mode of {path}")
+        uid, gid = resolve_owner_and_group(item, path)
+        plan = dict(
+            path=path,
+            mode=mode,
+            uid=uid,
+            gid=gid,
+            owner=item["owner"],
+            group=item["group"],
+            current=None,
+            reasons=[],
+            create=False,
+            dirs=[],
+        )
         try:
-            current_sha = sha256_of(dest)
+            st = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            st = None  # missing_parents() explains a parent that is not a directory
         except OSError as exc:
-            raise BundleError(f"cannot read {dest}: {to_native(exc)}") from None
-        current = dict(
-            size=st.st_size,
-            sha256=current_sha,
-            mode=stat.S_IMODE(st.st_mode),
-            uid=st.st_uid,
-            gid=st.st_gid,
-        )
-        plan["current"] = current
-        if current_sha != plan["sha256"]:
-            plan["reasons"].append("content")
-            plan["write"] = True
-        if current["mode"] != mode:
-            plan["reasons"].append(f"mode {format_mode(current['mode'])}->{format_mode(mode)}")
-        if current["uid"] != uid:
-            plan["reasons"].append(f"owner {user_name(current['uid'])}->{item['owner']}")
-        if current["gid"] != gid:
-            plan["reasons"].append(f"group {group_name(current['gid'])}->{item['group']}")
+            raise BundleError(f"cannot inspect {path}: {to_native(exc)}") from None
 
-    if plan["reasons"] and not is_root():
-        needs_uid = plan["write"] or (st is not None and st.st_uid != uid)
-        if needs_uid and uid != os.geteuid():
+        if st is None:
+            plan["dirs"] = self.missing_parents(path)
+            plan["reasons"].append("created")
+            plan["create"] = True
+        else:
+            if stat.S_ISLNK(st.st_mode):
+                raise BundleError(
+                    f"{path} is a symbolic link; file_bundle only manages real directories, "
+                    "remove the link or give the path it points to"
+                )
+            if not stat.S_ISDIR(st.st_mode):
+                raise BundleError(f"{path} exists but is not a directory")
+            current = dict(mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid)
+            plan["current"] = current
+            plan["reasons"].extend(attribute_reasons(current, mode, uid, gid, item))
+
+        if plan["reasons"]:
+            check_ownership_without_root(path, item, uid, gid, plan["create"], st)
+        return plan
+
+    def plan_file(self, item):
+        """Check one item of ``files``. Raises BundleError."""
+        dest = item["dest"]
+        if item.get("content") is None:
+            if item.get("src") is not None:
+                raise BundleError(
+                    f"the item for {dest} has src but no content: src is read on the controller "
+                    "by the action plugin, the module itself needs the base64-encoded content"
+                )
+            raise BundleError(f"the item for {dest} needs either src or content")
+        if item.get("src") is not None:
+            raise BundleError(f"the item for {dest} has both src and content; give only one")
+        if not os.path.isabs(dest):
+            raise BundleError(f"dest {dest!r} is not an absolute path")
+        if dest.endswith("/"):
+            raise BundleError(f"dest {dest!r} names a directory, not a file")
+        dest = os.path.normpath(dest)
+        if dest in self.seen_files:
+            raise BundleError(f"{dest} is listed more than once")
+        self.seen_files.add(dest)
+        if dest in self.listed:
+            raise BundleError(f"{dest} is listed both in directories and in files")
+        if dest in self.planned:
             raise BundleError(
-                f"{dest} must be owned by {item['owner']!r}, which needs root: use become"
+                f"{dest} is a directory this task creates for another item, not a file"
             )
-        needs_gid = plan["write"] or (st is not None and st.st_gid != gid)
-        if needs_gid and not may_use_group(gid):
-            raise BundleError(
-                f"{dest} must belong to group {item['group']!r}, which needs root: use become"
+
+        data = decode_content(item["content"], dest)
+        mode = parse_mode(item["mode"], f"the mode of {dest}")
+        uid, gid = resolve_owner_and_group(item, dest)
+
+        plan = dict(
+            dest=dest,
+            data=data,
+            sha256=hashlib.sha256(data).hexdigest(),
+            mode=mode,
+            uid=uid,
+            gid=gid,
+            owner=item["owner"],
+            group=item["group"],
+            show_diff=bool(item.get("show_diff")),
+            current=None,
+            reasons=[],
+            write=False,
+            dirs=[],
+        )
+        try:
+            st = os.lstat(dest)
+        except (FileNotFoundError, NotADirectoryError):
+            st = None  # missing_parents() explains a parent that is not a directory
+        except OSError as exc:
+            raise BundleError(f"cannot inspect {dest}: {to_native(exc)}") from None
+
+        if st is None:
+            plan["dirs"] = self.missing_parents(dest)
+            plan["reasons"].append("created")
+            plan["write"] = True
+        else:
+            if stat.S_ISLNK(st.st_mode):
+                raise BundleError(
+                    f"{dest} is a symbolic link; file_bundle only writes regular files, "
+                    "remove the link or give the path it points to"
+                )
+            if not stat.S_ISREG(st.st_mode):
+                raise BundleError(f"{dest} exists but is not a regular file")
+            try:
+                current_sha = sha256_of(dest)
+            except OSError as exc:
+                raise BundleError(f"cannot read {dest}: {to_native(exc)}") from None
+            current = dict(
+                size=st.st_size,
+                sha256=current_sha,
+                mode=stat.S_IMODE(st.st_mode),
+                uid=st.st_uid,
+                gid=st.st_gid,
             )
-    return plan
+            plan["current"] = current
+            if current_sha != plan["sha256"]:
+                plan["reasons"].append("content")
+                plan["write"] = True
+            plan["reasons"].extend(attribute_reasons(current, mode, uid, gid, item))
+
+        if plan["reasons"]:
+            check_ownership_without_root(dest, item, uid, gid, plan["write"], st)
+        return plan
 
 
 def describe(size, sha256, mode, owner, group):
@@ -441,7 +679,55 @@ def describe(size, sha256, mode, owner, group):
     )
 
 
+def as_text(data):
+    """``data`` as text for a content diff; None when it is not UTF-8 text."""
+    if b"\x00" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def content_diff(plan):
+    """The diff entry showing the real content (show_diff); None when it cannot be shown."""
+    current = plan["current"]
+    before = b""
+    if current is not None:
+        if current["sha256"] == plan["sha256"]:
+            return None  # only attributes differ: the description shows them
+        try:
+            with open(plan["dest"], "rb") as handle:
+                before = handle.read()
+        except OSError:
+            return None
+    before_text = as_text(before)
+    after_text = as_text(plan["data"])
+    if before_text is None or after_text is None:
+        return None
+    before_header = plan["dest"]
+    if current is not None:
+        before_header += (
+            f" (mode {format_mode(current['mode'])}, owner {user_name(current['uid'])}, "
+            f"group {group_name(current['gid'])})"
+        )
+    after_header = (
+        f"{plan['dest']} (mode {format_mode(plan['mode'])}, owner {plan['owner']}, "
+        f"group {plan['group']})"
+    )
+    return dict(
+        before_header=before_header,
+        after_header=after_header,
+        before=before_text,
+        after=after_text,
+    )
+
+
 def diff_entry(plan):
+    if plan["show_diff"]:
+        entry = content_diff(plan)
+        if entry is not None:
+            return entry
     current = plan["current"]
     before = ""
     if current is not None:
@@ -456,6 +742,22 @@ def diff_entry(plan):
     return dict(before_header=plan["dest"], after_header=plan["dest"], before=before, after=after)
 
 
+def describe_directory(mode, owner, group):
+    return f"state: directory\nmode: {format_mode(mode)}\nowner: {owner}\ngroup: {group}\n"
+
+
+def directory_diff_entry(plan):
+    current = plan["current"]
+    if current is None:
+        before = "state: absent\n"
+    else:
+        before = describe_directory(
+            current["mode"], user_name(current["uid"]), group_name(current["gid"])
+        )
+    after = describe_directory(plan["mode"], plan["owner"], plan["group"])
+    return dict(before_header=plan["path"], after_header=plan["path"], before=before, after=after)
+
+
 def make_dirs(dirs, mode):
     for path in dirs:
         try:
@@ -465,6 +767,26 @@ def make_dirs(dirs, mode):
                 raise
             continue
         os.chmod(path, mode)  # mkdir applies the umask
+
+
+def set_attributes(module, path, plan):
+    file_args = dict(
+        path=path,
+        mode=plan["mode"],
+        owner=str(plan["uid"]),
+        group=str(plan["gid"]),
+        secontext=[None, None, None, None],
+        attributes=None,
+    )
+    module.set_fs_attributes_if_different(file_args, False, expand=False)
+
+
+def apply_directory(module, plan):
+    """Create the directory of an item of ``directories`` or fix its attributes."""
+    if plan["create"]:
+        # Owner only (and never wider than requested) until owner, group and mode are set.
+        os.mkdir(plan["path"], 0o700 & plan["mode"])
+    set_attributes(module, plan["path"], plan)
 
 
 def write_content(module, plan):
@@ -497,15 +819,7 @@ def write_content(module, plan):
 def apply_plan(module, plan):
     if plan["write"]:
         write_content(module, plan)
-    file_args = dict(
-        path=plan["dest"],
-        mode=plan["mode"],
-        owner=str(plan["uid"]),
-        group=str(plan["gid"]),
-        secontext=[None, None, None, None],
-        attributes=None,
-    )
-    module.set_fs_attributes_if_different(file_args, False, expand=False)
+    set_attributes(module, plan["dest"], plan)
 
 
 def main():
@@ -514,12 +828,24 @@ def main():
             files=dict(
                 type="list",
                 elements="dict",
-                required=True,
+                default=[],
                 options=dict(
                     src=dict(type="path"),
                     content=dict(type="str", no_log=True),
                     dest=dict(type="path", required=True),
                     mode=dict(type="raw", default="0644"),
+                    owner=dict(type="str", default="root"),
+                    group=dict(type="str", default="root"),
+                    show_diff=dict(type="bool", default=False),
+                ),
+            ),
+            directories=dict(
+                type="list",
+                elements="dict",
+                default=[],
+                options=dict(
+                    path=dict(type="path", required=True),
+                    mode=dict(type="raw", default="0755"),
                     owner=dict(type="str", default="root"),
                     group=dict(type="str", default="root"),
                 ),
@@ -529,18 +855,30 @@ def main():
         ),
         supports_check_mode=True,
     )
-    create_dirs = module.params["create_dirs"]
+    file_items = module.params["files"] or []
+    dir_items = module.params["directories"] or []
+    if not file_items and not dir_items:
+        module.fail_json(
+            msg="file_bundle: nothing to do: give at least one item in files or directories"
+        )
 
     errors = []
     try:
         dir_mode = parse_mode(module.params["dir_mode"], "dir_mode")
     except BundleError as exc:
         errors.append(str(exc))
-    plans = []
-    seen = set()
-    for item in module.params["files"]:
+    listed = [os.path.normpath(item["path"]) for item in dir_items if os.path.isabs(item["path"])]
+    planner = Planner(module.params["create_dirs"], listed)
+    dir_plans = []
+    for item in dir_items:
         try:
-            plans.append(plan_item(item, create_dirs, seen))
+            dir_plans.append(planner.plan_directory(item))
+        except BundleError as exc:
+            errors.append(str(exc))
+    plans = []
+    for item in file_items:
+        try:
+            plans.append(planner.plan_file(item))
         except BundleError as exc:
             errors.append(str(exc))
     if errors:
@@ -550,40 +888,65 @@ def main():
         )
 
     created_dirs = []
-    for plan in plans:
+    for plan in dir_plans + plans:
         for path in plan["dirs"]:
             if path not in created_dirs:
                 created_dirs.append(path)
 
+    directories = [
+        dict(path=plan["path"], changed=bool(plan["reasons"]), reasons=list(plan["reasons"]))
+        for plan in dir_plans
+    ]
     files = [
         dict(dest=plan["dest"], changed=bool(plan["reasons"]), reasons=list(plan["reasons"]))
         for plan in plans
     ]
     result = dict(
-        changed=bool(created_dirs) or any(entry["changed"] for entry in files),
+        changed=bool(created_dirs)
+        or any(entry["changed"] for entry in directories)
+        or any(entry["changed"] for entry in files),
         files=files,
+        directories=directories,
         created_dirs=created_dirs,
     )
     if module._diff:
-        result["diff"] = [diff_entry(plan) for plan in plans if plan["reasons"]]
+        result["diff"] = [directory_diff_entry(plan) for plan in dir_plans if plan["reasons"]]
+        result["diff"].extend(diff_entry(plan) for plan in plans if plan["reasons"])
 
     if not module.check_mode:
         done_dirs = []
+
+        def fail(what, exc, dir_count, file_count):
+            done = [e for e in directories[:dir_count] + files[:file_count] if e["changed"]]
+            module.fail_json(
+                msg=f"file_bundle: cannot {what}: {to_native(exc)}",
+                changed=bool(done or done_dirs),
+                directories=directories[:dir_count],
+                files=files[:file_count],
+                created_dirs=done_dirs,
+            )
+
+        def make_parents(plan):
+            todo = [d for d in plan["dirs"] if d not in done_dirs]
+            make_dirs(todo, dir_mode)
+            done_dirs.extend(todo)
+
+        for index, plan in enumerate(dir_plans):
+            if not plan["reasons"]:
+                continue
+            try:
+                make_parents(plan)
+                apply_directory(module, plan)
+            except Exception as exc:
+                fail(f"set up the directory {plan['path']}", exc, index, 0)
         for index, plan in enumerate(plans):
             if not plan["reasons"]:
                 continue
             try:
-                make_dirs([d for d in plan["dirs"] if d not in done_dirs], dir_mode)
-                done_dirs.extend(d for d in plan["dirs"] if d not in done_dirs)
+                make_parents(plan)
                 apply_plan(module, plan)
             except Exception as exc:
-                done = [entry for entry in files[:index] if entry["changed"]]
-                module.fail_json(
-                    msg=f"file_bundle: cannot write {plan['dest']}: {to_native(exc)}",
-                    changed=bool(done or done_dirs),
-                    files=files[:index],
-                    created_dirs=done_dirs,
-                )
+                fail(f"write {plan['dest']}", exc, len(dir_plans), index)
 
     module.exit_json(**result)
 

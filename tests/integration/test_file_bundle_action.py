@@ -311,3 +311,143 @@ def test_playbook_relative_src_vault_and_registered_result(ansible, tmp_path):
     assert [f["dest"] for f in saved["files"]] == [str(out / "ca.crt"), str(out / "ca.key")]
     assert '"content"' not in text  # no item key, not even a masked one
     assert SECRET not in res.stdout + res.stderr
+
+
+# --- directories and show_diff --------------------------------------------------------------
+
+CONFIG = b"name: etcd-1\nlisten-client-urls: https://10.0.0.1:2379\n"
+
+
+def test_directories_and_files_in_one_call(ansible, store, tmp_path):
+    etc = tmp_path / "host" / "etc" / "etcd"
+    data = tmp_path / "host" / "var" / "lib" / "etcd"
+    conf = etc / "etcd.conf.yml"
+    directories = [
+        {"path": str(etc), "mode": "0750", "owner": USER, "group": GROUP},
+        {"path": str(data), "mode": "0700", "owner": USER, "group": GROUP},
+    ]
+    files = [
+        {
+            "content": base64.b64encode(CONFIG).decode(),
+            "dest": str(conf),
+            "mode": "0640",
+            "owner": USER,
+            "group": GROUP,
+            "show_diff": True,
+        }
+    ]
+    res, result = bundle(ansible, files, "--check", directories=directories)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert [d["reasons"] for d in result["directories"]] == [["created"], ["created"]]
+    assert not (tmp_path / "host").exists()
+
+    res, result = bundle(ansible, files, directories=directories)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert result["_status"] == "CHANGED"
+    assert result["directories"] == [
+        {"path": str(etc), "changed": True, "reasons": ["created"]},
+        {"path": str(data), "changed": True, "reasons": ["created"]},
+    ]
+    assert mode_of(etc) == 0o750
+    assert mode_of(data) == 0o700
+    assert conf.read_bytes() == CONFIG
+    host = tmp_path / "host"
+    assert result["created_dirs"] == [
+        str(host),
+        str(host / "etc"),
+        str(host / "var"),
+        str(host / "var" / "lib"),
+    ]
+
+    data.chmod(0o755)
+    res, result = bundle(ansible, files, directories=directories)
+    assert result["directories"][1]["reasons"] == ["mode 0755->0700"]
+    assert mode_of(data) == 0o700
+    res, result = bundle(ansible, files, directories=directories)
+    assert result["_status"] == "SUCCESS"
+    assert result["changed"] is False
+
+
+def test_directories_without_files(ansible, tmp_path):
+    path = tmp_path / "host" / "manifests"
+    directories = [{"path": str(path), "mode": "0700", "owner": USER, "group": GROUP}]
+    res = ansible(
+        "ansible",
+        "localhost",
+        "-c",
+        "local",
+        "-e",
+        INTERPRETER,
+        "-m",
+        "prodgrade.kubernetes.file_bundle",
+        "-a",
+        json.dumps({"directories": directories}),
+    )
+    result = parse_result(res.stdout)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert result["files"] == []
+    assert result["directories"][0]["reasons"] == ["created"]
+    assert mode_of(path) == 0o700
+
+
+def test_nothing_to_do_is_refused_by_the_action(ansible, tmp_path):
+    res, result = bundle(ansible, [], directories=[])
+    assert res.returncode != 0
+    assert result["msg"] == (
+        "file_bundle: nothing to do: give at least one item in files or directories"
+    )
+
+
+def test_non_directory_at_a_directory_path_writes_nothing(ansible, store, tmp_path):
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"keep")
+    directories = [
+        {"path": str(store.key.parent), "owner": USER, "group": GROUP},
+        {"path": str(plain), "owner": USER, "group": GROUP},
+    ]
+    res, result = bundle(ansible, store.files, directories=directories)
+    assert res.returncode != 0
+    assert f"{plain} exists but is not a directory" in result["msg"]
+    assert not (tmp_path / "host").exists()
+    assert plain.read_bytes() == b"keep"
+
+
+def test_show_diff_shows_only_the_marked_files(ansible, store, tmp_path):
+    conf = store.key.parent / "etcd.conf.yml"
+    config_item = {
+        "content": base64.b64encode(CONFIG).decode(),
+        "dest": str(conf),
+        "owner": USER,
+        "group": GROUP,
+        "show_diff": True,
+    }
+    files = [*store.files, config_item]
+    res, result = bundle(ansible, files, "--diff")
+    assert res.returncode == 0, res.stdout + res.stderr
+    output = res.stdout + res.stderr
+    assert "+listen-client-urls: https://10.0.0.1:2379" in res.stdout
+    assert "+name: etcd-1" in res.stdout
+    assert f"--- before: {store.key}" in res.stdout
+    assert "<content not shown: " in res.stdout
+    assert SECRET not in output
+    assert "PRIVATE KEY" not in output
+    assert "MIIBpublic" not in output  # the certificate has no show_diff either
+
+    new_config = CONFIG.replace(b"etcd-1", b"etcd-2")
+    store.key_src.write_bytes(KEY.replace(b"secret", b"rotated"))
+    files[-1] = dict(config_item, content=base64.b64encode(new_config).decode())
+    res, result = bundle(ansible, files, "--diff")
+    assert res.returncode == 0, res.stdout + res.stderr
+    output = res.stdout + res.stderr
+    assert "-name: etcd-1" in res.stdout
+    assert "+name: etcd-2" in res.stdout
+    assert " listen-client-urls: https://10.0.0.1:2379" in res.stdout  # context line
+    assert [f["reasons"] for f in result["files"]] == [["content"], [], ["content"]]
+    assert conf.read_bytes() == new_config
+    assert "integration-rotated" not in output
+    assert SECRET not in output
+    assert "PRIVATE KEY" not in output
+
+    res, result = bundle(ansible, files)  # no --diff: no content at all
+    assert result["changed"] is False
+    assert "listen-client-urls" not in res.stdout + res.stderr
