@@ -36,22 +36,30 @@ class EtcdStateError(ValueError):
 
 
 def parse_inspection(lines):
-    """Read the role's inspection output: ``release V`` then ``member NAME yes|no STATE``.
+    """Read the role's inspection output (roles/etcd/vars/main.yml, __etcd_inspect_script).
 
-    Returns ``{"release": str or None, "members": {name: {"data": bool, "state": str}}}``;
-    ``state`` is ``new``, ``existing`` or ``none`` (no configuration file yet).
+    Lines: ``release V``, ``missing TOOL`` (or ``missing user``), ``unit NAME FILE_STATE ACTIVE_STATE`` and
+    ``member NAME yes|no STATE``. Returns ``{"release": str or None, "missing": [tools],
+    "units": {name: (file state, active state)}, "members": {name: {"data": bool, "state":
+    str}}}``; a member's ``state`` is ``new``, ``existing`` or ``none`` (no configuration).
     """
     release = None
+    missing = []
+    units = {}
     members = {}
     for line in lines or []:
         words = line.split()
         if len(words) == 2 and words[0] == "release":
             release = None if words[1] == "none" else words[1]
+        elif len(words) == 2 and words[0] == "missing":
+            missing.append(words[1])
+        elif len(words) == 4 and words[0] == "unit":
+            units[words[1]] = (words[2], words[3])
         elif len(words) == 4 and words[0] == "member":
             members[words[1]] = {"data": words[2] == "yes", "state": words[3]}
         elif words:
             raise EtcdStateError(f"unexpected line in the etcd inspection output: {line!r}")
-    return {"release": release, "members": members}
+    return {"release": release, "missing": missing, "units": units, "members": members}
 
 
 def minor_release(release):

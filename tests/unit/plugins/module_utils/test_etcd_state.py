@@ -43,9 +43,18 @@ def url(i):
 
 
 def test_parse_inspection():
-    found = parse_inspection(["release 3.4.23", "member a yes new", "member b no none", ""])
-    assert found == {
+    lines = [
+        "release 3.4.23",
+        "missing etcdctl",
+        "unit etcd@a.service enabled active",
+        "member a yes new",
+        "member b no none",
+        "",
+    ]
+    assert parse_inspection(lines) == {
         "release": "3.4.23",
+        "missing": ["etcdctl"],
+        "units": {"etcd@a.service": ("enabled", "active")},
         "members": {"a": {"data": True, "state": "new"}, "b": {"data": False, "state": "none"}},
     }
     assert parse_inspection(["release none"])["release"] is None
