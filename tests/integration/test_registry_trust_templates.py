@@ -307,3 +307,20 @@ def test_docker_refuses_mirrors_and_skip_verify(node, servers):
     assert "Docker Engine mirrors only Docker Hub" in out
     assert "skip_verify is not possible with Docker Engine" in out
     assert node.files() == []
+
+
+def test_an_upstream_reached_only_through_its_mirror_is_a_warning(node, servers):
+    # The air-gapped case: the upstream answers nowhere, its mirror does.
+    unreachable = {**full_registry(servers), "host": "127.0.0.1:9"}
+    res = node.run("containerd", [unreachable])
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "127.0.0.1:9" in res.stdout and "mirror" in res.stdout
+    assert "etc/containerd/certs.d/127.0.0.1:9/hosts.toml" in node.files()
+
+
+def test_an_unreachable_registry_without_mirrors_fails_before_any_file(node, servers):
+    lone = {"host": "127.0.0.1:9", "ca": CA.pem}
+    res = node.run("containerd", [lone])
+    assert res.returncode != 0
+    assert "unreachable" in res.stdout.lower() or "could not connect" in res.stdout.lower()
+    assert node.files() == []
