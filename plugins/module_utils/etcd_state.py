@@ -38,10 +38,11 @@ class EtcdStateError(ValueError):
 def parse_inspection(lines):
     """Read the role's inspection output (roles/etcd/vars/main.yml, __etcd_inspect_script).
 
-    Lines: ``release V``, ``missing TOOL`` (or ``missing user``), ``unit NAME FILE_STATE ACTIVE_STATE`` and
-    ``member NAME yes|no STATE``. Returns ``{"release": str or None, "missing": [tools],
-    "units": {name: (file state, active state)}, "members": {name: {"data": bool, "state":
-    str}}}``; a member's ``state`` is ``new``, ``existing`` or ``none`` (no configuration).
+    Lines: ``release V``, ``missing TOOL`` (or ``missing user``),
+    ``unit NAME FILE_STATE ACTIVE_STATE`` and ``member NAME yes|no STATE``.
+    Returns ``{"release": str or None, "missing": [tools], "units": {name: (file state,
+    active state)}, "members": {name: {"data": bool, "state": str}}}``; a member's
+    ``state`` is ``new``, ``existing`` or ``none`` (no configuration file yet).
     """
     release = None
     missing = []
