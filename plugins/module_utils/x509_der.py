@@ -152,6 +152,24 @@ def parse_certificate(der):
     }
 
 
+def subject_public_key_info(der):
+    """The DER bytes (tag and length included) of the certificate's subjectPublicKeyInfo."""
+    _, start, _ = _read_tlv(der, 0)
+    _, tbs_start, tbs_end = _read_tlv(der, start)
+    elements = []
+    pos = tbs_start
+    while pos < tbs_end:
+        tag, _, value_end = _read_tlv(der, pos)
+        elements.append((tag, pos, value_end))
+        pos = value_end
+    if elements and elements[0][0] == _TAG_VERSION:
+        elements = elements[1:]
+    # serial, signature, issuer, validity, subject, subjectPublicKeyInfo
+    if len(elements) < 6 or elements[5][0] != _TAG_SEQUENCE:
+        raise CertificateError("not a certificate (no subjectPublicKeyInfo)")
+    return bytes(der[elements[5][1] : elements[5][2]])
+
+
 def _oid_text(raw):
     """Dotted text of a DER-encoded OBJECT IDENTIFIER value."""
     if not raw:
