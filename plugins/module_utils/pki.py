@@ -51,6 +51,7 @@ DEFAULTS = {
     "dns_domain": "cluster.local",
     "service_cidr": "10.96.0.0/12",
     "apiserver_bind_port": 6443,
+    "control_plane_kubelet_local": True,
     "extra_sans": [],
     "etcd": [],
     "key_algorithm": "ecdsa",
@@ -63,6 +64,8 @@ DEFAULTS = {
     "pki_dir": "/etc/kubernetes/pki",
     "kubeconfig_dir": "/etc/kubernetes",
     "etcd_owner": "etcd",
+    "servers": [],
+    "servers_only": False,
 }
 DEFAULT_API_PORT = 6443
 # Upper bound of the *_days options (100 years); X.509 dates end in 9999.
@@ -406,6 +409,49 @@ def _int_option(params, name, problems, minimum, maximum=MAX_DAYS):
     return value
 
 
+def _server_entries(items, problems):
+    """Validate ``servers``: [(name, [SAN, ...])], each name once, usable as a file name."""
+    if items is None:
+        items = []
+    if not isinstance(items, (list, tuple)):
+        problems.append("servers must be a list of {name, sans} entries.")
+        return []
+    result = []
+    seen = set()
+    for index, item in enumerate(items):
+        if not isinstance(item, dict) or not item.get("name"):
+            problems.append(f"servers[{index}] must be a dict with a name (and sans).")
+            continue
+        name = str(item["name"])
+        where = f"servers entry {name!r}"
+        if not _LABEL_RE.match(name.replace(".", "-").replace("_", "-")):
+            problems.append(
+                f"{where}: the name is used as a file name in the store (servers/<name>.crt): "
+                "use letters, digits, '.', '_' and '-'."
+            )
+            continue
+        if name in seen:
+            problems.append(f"servers: {name!r} is listed twice: list each server once.")
+            continue
+        seen.add(name)
+        raw = item.get("sans")
+        if raw is None:
+            raw = []
+        if not isinstance(raw, (list, tuple)):
+            problems.append(f"{where}: sans must be a list of DNS names or IP addresses.")
+            continue
+        sans = [_san(value, f"{where} sans", problems) for value in raw]
+        if None in sans:
+            continue
+        if not sans:
+            problems.append(
+                f"{where} has no sans: list the DNS names and addresses clients use to reach it."
+            )
+            continue
+        result.append((name, list(dict.fromkeys(sans))))
+    return result
+
+
 def build_config(params):
     """Check every input and return a Config. Raises PKIError naming every problem found.
 
@@ -442,11 +488,12 @@ def build_config(params):
     except PKIError as exc:
         problems.append(str(exc))
         svc_ips = []
-    try:
-        api_host, api_port = parse_api_endpoint(params.get("api_endpoint"))
-    except PKIError as exc:
-        problems.append(str(exc))
-        api_host, api_port = None, None
+    api_host, api_port = None, None
+    if not get("servers_only") or params.get("api_endpoint"):
+        try:
+            api_host, api_port = parse_api_endpoint(params.get("api_endpoint"))
+        except PKIError as exc:
+            problems.append(str(exc))
 
     bind_port = get("apiserver_bind_port")
     if isinstance(bind_port, bool) or not isinstance(bind_port, int) or not 1 <= bind_port <= 65535:
@@ -462,16 +509,25 @@ def build_config(params):
         if san:
             extra_sans.append(san)
 
-    control_plane = _host_entries(
-        params.get("control_plane"), "control_plane", problems, with_extra_names=True
-    )
-    if not params.get("control_plane"):
-        problems.append("control_plane is empty: list at least one control-plane host.")
-    etcd = _host_entries(get("etcd"), "etcd", problems)
-    if params.get("nodes") is None:
-        problems.append("nodes is required: list every host that runs a kubelet.")
-    nodes = _host_entries(params.get("nodes"), "nodes", problems)
-    _cross_check((("control_plane", control_plane), ("etcd", etcd), ("nodes", nodes)), problems)
+    servers_only = bool(get("servers_only"))
+    servers = _server_entries(get("servers"), problems)
+    if servers_only:
+        # Only the cluster CA and the extra servers: no cluster inventory is needed yet
+        # (a bundle server is set up before the cluster exists).
+        if not servers:
+            problems.append("servers_only is set but servers is empty: list the servers.")
+        control_plane, etcd, nodes = [], [], []
+    else:
+        control_plane = _host_entries(
+            params.get("control_plane"), "control_plane", problems, with_extra_names=True
+        )
+        if not params.get("control_plane"):
+            problems.append("control_plane is empty: list at least one control-plane host.")
+        etcd = _host_entries(get("etcd"), "etcd", problems)
+        if params.get("nodes") is None:
+            problems.append("nodes is required: list every host that runs a kubelet.")
+        nodes = _host_entries(params.get("nodes"), "nodes", problems)
+        _cross_check((("control_plane", control_plane), ("etcd", etcd), ("nodes", nodes)), problems)
 
     key_algorithm = get("key_algorithm")
     if key_algorithm not in KEY_ALGORITHMS:
@@ -519,6 +575,7 @@ def build_config(params):
         api_host=api_host,
         api_port=api_port,
         apiserver_bind_port=bind_port,
+        control_plane_kubelet_local=bool(get("control_plane_kubelet_local")),
         extra_sans=extra_sans,
         control_plane=control_plane,
         etcd=etcd,
@@ -533,6 +590,8 @@ def build_config(params):
         pki_dir=dirs["pki_dir"],
         kubeconfig_dir=dirs["kubeconfig_dir"],
         etcd_owner=etcd_owner,
+        servers=servers,
+        servers_only=servers_only,
     )
 
 
@@ -578,8 +637,29 @@ def host_dir(host):
     return f"hosts/{host}"
 
 
+def server_leaves(cfg):
+    """The extra servers' certificates (``servers/<name>``), signed by the cluster CA."""
+    leaves = []
+    for name, sans in cfg.servers:
+        dns = [san for san in sans if san.startswith("DNS:")]
+        ips = [san for san in sans if san.startswith("IP:")]
+        leaves.append(
+            Leaf(
+                f"server@{name}",
+                "ca",
+                name,
+                eku=(SERVER_AUTH,),
+                sans=dns + ips,
+                path=f"servers/{name}",
+            )
+        )
+    return leaves
+
+
 def plan_leaves(cfg):
     """Every leaf certificate and kubeconfig of the cluster, in a stable order."""
+    if cfg.servers_only:
+        return server_leaves(cfg)
     leaves = []
     base_dns = [
         "kubernetes",
@@ -675,6 +755,14 @@ def plan_leaves(cfg):
             leaves.append(
                 kubeconfig(f"{conf}@{cp.host}", cn, None, f"{host_dir(cp.host)}/{conf}", local)
             )
+    # A control-plane kubelet talks to its own API server, as kubeadm's
+    # ControlPlaneKubeletLocalMode does (on by default since Kubernetes 1.33): during an
+    # upgrade it must not reach a newer API server elsewhere, and it needs no load balancer
+    # to start its own static pods.
+    local_kubelets = {
+        cp.host: https_url(cp.ip, cfg.apiserver_bind_port)
+        for cp in (cfg.control_plane if cfg.control_plane_kubelet_local else [])
+    }
     for node in cfg.nodes:
         leaves.append(
             kubeconfig(
@@ -682,10 +770,10 @@ def plan_leaves(cfg):
                 f"system:node:{node.name}",
                 "system:nodes",
                 f"{host_dir(node.host)}/kubelet.conf",
-                cfg.api_server,
+                local_kubelets.get(node.host, cfg.api_server),
             )
         )
-    return leaves
+    return leaves + server_leaves(cfg)
 
 
 def distribute_ca_keys(cfg):
@@ -1680,23 +1768,29 @@ def converge(params, check_mode=False):
     run = _Run(cfg, check_mode)
     leaves = plan_leaves(cfg)
 
-    all_files = [path for _, cert, key, _ in CAS for path in (cert, key)] + [SA_KEY, SA_PUB]
+    # servers_only: the cluster CA and the servers' certificates, nothing else.
+    cas = CAS[:1] if cfg.servers_only else CAS
+    all_files = [path for _, cert, key, _ in cas for path in (cert, key)]
+    if not cfg.servers_only:
+        all_files += [SA_KEY, SA_PUB]
     all_files += [path for leaf in leaves for path in leaf.files]
     dirs = _store_dirs(run, all_files)
     if run.problems:
         raise PKIError(" ".join(run.problems))
 
-    for name, cert_path, key_path, cn in CAS:
+    for name, cert_path, key_path, cn in cas:
         ca = CAState(name, cert_path, key_path, cn)
         run.cas[name] = ca
         _inspect_ca(run, ca)
-    sa_action, sa_reasons, sa_key = _inspect_sa(run)
+    if not cfg.servers_only:
+        sa_action, sa_reasons, sa_key = _inspect_sa(run)
     if run.problems:
         raise PKIError(" ".join(run.problems))
 
-    for name, *_ in CAS:
+    for name, *_ in cas:
         _plan_ca(run, run.cas[name])
-    _plan_sa(run, sa_action, sa_reasons, sa_key)
+    if not cfg.servers_only:
+        _plan_sa(run, sa_action, sa_reasons, sa_key)
     for leaf in leaves:
         _process_leaf(run, leaf)
     if run.problems:
@@ -1733,7 +1827,15 @@ def converge(params, check_mode=False):
         "summary": summary,
         "changed_files": sorted(set(run.writes) | set(run.chmods)),
         "distribute_ca_keys": with_ca_key,
-        "host_files": host_files(cfg, with_ca_key),
+        "host_files": {} if cfg.servers_only else host_files(cfg, with_ca_key),
+        "server_files": {
+            name: {
+                "cert": run.full(f"servers/{name}.crt"),
+                "key": run.full(f"servers/{name}.key"),
+                "ca": run.full("ca.crt"),
+            }
+            for name, _ in cfg.servers
+        },
         "store": cfg.store,
         "warnings": run.warnings,
     }

@@ -32,6 +32,9 @@ description:
   - Kubeconfigs with the client certificate, key and CA embedded. C(admin.conf),
     C(super-admin.conf), C(controller-manager.conf) and C(scheduler.conf) per control-plane
     host (pointing at that host's own API server), and C(kubelet.conf) per node.
+  - Extra server certificates (O(servers)), for example the air-gapped bundle server's
+    registry, signed by the cluster CA and kept and renewed like the others, in
+    C(servers/<name>.crt) and C(servers/<name>.key).
   - Every input is checked, and every existing CA in the store, before any file is written. A
     problem fails the task with a message saying what is wrong and how to fix it, and the
     store is left as it was.
@@ -75,17 +78,25 @@ options:
     description:
       - The address clients use to reach the API servers (a load balancer, a VIP or a single
         control-plane host). It is the server of C(admin.conf), C(super-admin.conf) and every
-        C(kubelet.conf), and a SAN of the API server certificates.
+        C(kubelet.conf) (but see O(control_plane_kubelet_local)), and a SAN of the API server
+        certificates.
       - One of C(host), C(host:port), C([IPv6]:port) or a bare IPv6 address. The host is a DNS
         name or an IP address. The port defaults to V(6443).
+      - Required unless O(servers_only=true).
     type: str
-    required: true
   apiserver_bind_port:
     description:
       - The port each API server listens on. C(controller-manager.conf) and C(scheduler.conf)
         of a control-plane host point at C(https://<its ip>:<apiserver_bind_port>).
     type: int
     default: 6443
+  control_plane_kubelet_local:
+    description:
+      - Point the C(kubelet.conf) of each control-plane host at its own API server,
+        C(https://<its ip>:<apiserver_bind_port>), as kubeadm's C(ControlPlaneKubeletLocalMode)
+        does; V(false) points it at O(api_endpoint) like the workers'.
+    type: bool
+    default: true
   extra_sans:
     description:
       - More DNS names or IP addresses for every API server certificate.
@@ -97,9 +108,9 @@ options:
     description:
       - The control-plane hosts, at least one. The first one is the only host that receives
         C(super-admin.conf).
+      - Required unless O(servers_only=true), when it is ignored.
     type: list
     elements: dict
-    required: true
     suboptions:
       host:
         description: The inventory name; the key of RV(host_files) and the store directory.
@@ -154,9 +165,9 @@ options:
         C(kubelet.conf) for C(system:node:<name>).
       - A host listed in several of O(control_plane), O(etcd) and O(nodes) must have the same
         name and ip in each; names and ips must be unique across hosts.
+      - Required unless O(servers_only=true), when it is ignored.
     type: list
     elements: dict
-    required: true
     suboptions:
       host:
         description: The inventory name.
@@ -176,6 +187,41 @@ options:
         type: list
         elements: str
         default: []
+  servers:
+    description:
+      - Extra TLS servers that cluster nodes must trust through the cluster CA, such as the
+        bundle server's registry. Each gets C(servers/<name>.crt) and C(servers/<name>.key)
+        in the store, signed by the cluster CA (C(ca.crt)), with extended key usage
+        C(serverAuth), subject C(CN=<name>) and the SANs given.
+      - They are judged like every other leaf (missing, SANs changed, signed by another CA,
+        expiring within O(renew_before_days)) and reported in RV(certificates) as
+        C(server@<name>). They are not part of RV(host_files); RV(server_files) says where
+        they are.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description:
+          - The certificate's name, usually the inventory host; letters, digits, C(.), C(_)
+            and C(-).
+        type: str
+        required: true
+      sans:
+        description: The DNS names and IP addresses clients use to reach the server (at least one).
+        type: list
+        elements: str
+        default: []
+  servers_only:
+    description:
+      - Create (when missing) the cluster CA and handle only the O(servers) certificates. The
+        etcd and front-proxy CAs, the service-account keys, the cluster's leaves and
+        kubeconfigs are neither checked nor written, and O(control_plane), O(nodes) and
+        O(api_endpoint) are not needed.
+      - For hosts that must trust the cluster CA before the cluster exists (the bundle server
+        of an air-gapped site). A later full run keeps the CA and these certificates.
+    type: bool
+    default: false
   key_algorithm:
     description:
       - The algorithm of every key the module creates. V(ecdsa) is ECDSA on curve P-256.
@@ -438,6 +484,15 @@ host_files:
          owner: root, group: root}
       - {src: /home/me/pki/hosts/worker1/kubelet.conf, dest: /etc/kubernetes/kubelet.conf,
          mode: "0600", owner: root, group: root}
+server_files:
+  description:
+    - For each O(servers) entry, the absolute paths of its certificate and key in the store
+      and of the CA certificate that signed it.
+  returned: success
+  type: dict
+  sample:
+    registry1: {cert: /home/me/pki/servers/registry1.crt, key: /home/me/pki/servers/registry1.key,
+                ca: /home/me/pki/ca.crt}
 store:
   description: The absolute path of the store.
   returned: success
@@ -475,14 +530,22 @@ def main():
             cluster_name=dict(type="str", default=DEFAULTS["cluster_name"]),
             dns_domain=dict(type="str", default=DEFAULTS["dns_domain"]),
             service_cidr=dict(type="str", default=DEFAULTS["service_cidr"]),
-            api_endpoint=dict(type="str", required=True),
+            api_endpoint=dict(type="str"),
             apiserver_bind_port=dict(type="int", default=DEFAULTS["apiserver_bind_port"]),
             extra_sans=dict(type="list", elements="str", default=[]),
-            control_plane=dict(
-                type="list", elements="dict", required=True, options=_hosts_option()
-            ),
+            control_plane=dict(type="list", elements="dict", options=_hosts_option()),
             etcd=dict(type="list", elements="dict", default=[], options=_hosts_option()),
-            nodes=dict(type="list", elements="dict", required=True, options=_hosts_option()),
+            nodes=dict(type="list", elements="dict", options=_hosts_option()),
+            servers=dict(
+                type="list",
+                elements="dict",
+                default=[],
+                options=dict(
+                    name=dict(type="str", required=True),
+                    sans=dict(type="list", elements="str", default=[]),
+                ),
+            ),
+            servers_only=dict(type="bool", default=False),
             key_algorithm=dict(
                 type="str", choices=list(KEY_ALGORITHMS), default=DEFAULTS["key_algorithm"]
             ),
@@ -497,7 +560,13 @@ def main():
             pki_dir=dict(type="path", default=DEFAULTS["pki_dir"]),
             kubeconfig_dir=dict(type="path", default=DEFAULTS["kubeconfig_dir"]),
             etcd_owner=dict(type="str", default=DEFAULTS["etcd_owner"]),
+            control_plane_kubelet_local=dict(
+                type="bool", default=DEFAULTS["control_plane_kubelet_local"]
+            ),
         ),
+        required_if=[
+            ("servers_only", False, ("api_endpoint", "control_plane", "nodes")),
+        ],
         supports_check_mode=True,
     )
     if not HAS_CRYPTOGRAPHY:

@@ -23,6 +23,10 @@ sys.path.insert(0, str(REPO / "tests" / "kubeadm_sim"))
 from kubeadmsim import config as simconfig  # noqa: E402
 from kubeadmsim.errors import ValidationError  # noqa: E402
 
+from ansible_collections.prodgrade.kubernetes.plugins.module_utils.offline_plan import (  # noqa: E402
+    KUBERNETES_VERSION,
+)
+
 ROLE = REPO / "roles" / "kubeadm"
 PLACEHOLDER = "abcdef.0123456789abcdef"
 CA_HASH = "sha256:" + "ab" * 32
@@ -113,10 +117,9 @@ def test_init_documents(render):
     assert registration["criSocket"] == "unix:///run/containerd/containerd.sock"
     assert registration["taints"] == HOST["__kubeadm_taints"]
     assert registration["kubeletExtraArgs"] == HOST["__kubeadm_kubelet_args"]
-    assert (
-        cluster["kubernetesVersion"]
-        == "v" + role_vars("defaults/main.yml")["kubeadm_kubernetes_version"]
-    )
+    # The role's default follows the inventory's kubernetes_version, else the collection's
+    # one fallback release (tests/unit/test_versions.py).
+    assert cluster["kubernetesVersion"] == "v" + KUBERNETES_VERSION
     assert cluster["controlPlaneEndpoint"] == "k8s-api.lab.test:6443"
     assert cluster["networking"] == {
         "serviceSubnet": "10.96.0.0/12",
@@ -158,6 +161,11 @@ def test_init_with_private_registry_extra_args_and_swap(render):
     assert kubelet["failSwapOn"] is False
     assert kubelet["memorySwap"] == {"swapBehavior": "LimitedSwap"}
     assert kubelet["failCgroupV1"] is False
+
+
+def test_the_inventorys_kubernetes_version_reaches_the_configuration(render):
+    text, _ = render(INIT, kubernetes_version="1.36.2")
+    assert docs_of(text)["ClusterConfiguration"]["kubernetesVersion"] == "v1.36.2"
 
 
 def test_control_plane_join(render):

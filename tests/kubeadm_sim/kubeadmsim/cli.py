@@ -21,7 +21,7 @@ from . import config as cfgmod
 from . import flags as flagmod
 from . import manifests, pkicheck, pkiplan
 from .errors import STACK_HINT, PreflightError, SimError, UsageError, ValidationError
-from .state import ClusterState, Node, live_tokens, write_file
+from .state import ClusterState, Node, append_log_record, live_tokens, write_file
 
 KUBERNETES_DIR = "/etc/kubernetes"
 MANIFESTS = f"{KUBERNETES_DIR}/manifests"
@@ -1469,9 +1469,7 @@ def log_call(ctx, argv, start, end, code):
         "version": ctx.node.version(),
     }
     path = ctx.node.log_path
-    os.makedirs(os.path.dirname(path) or ".", 0o755, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record, sort_keys=True) + "\n")
+    append_log_record(path, record)
 
 
 def main(argv=None, environ=None, stdin=None, stdout=None, stderr=None):

@@ -70,6 +70,13 @@ class Node:
         return text if text.startswith("v") else f"v{text}"
 
 
+def append_log_record(path, record):
+    """Append ``record`` as one JSON line to the call log ``path`` (kubeadm, kubectl, etcdctl)."""
+    os.makedirs(os.path.dirname(path) or ".", 0o755, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record, sort_keys=True) + "\n")
+
+
 def write_file(path, data, mode):
     """Write ``data`` atomically with ``mode``, creating parent directories (0755)."""
     directory = os.path.dirname(path) or "."

@@ -232,8 +232,8 @@ KUBECONFIGS = [
     ("hosts/cp2/controller-manager.conf", "system:kube-controller-manager", None,
      "https://192.0.2.12:6443"),
     ("hosts/cp2/scheduler.conf", "system:kube-scheduler", None, "https://192.0.2.12:6443"),
-    ("hosts/cp1/kubelet.conf", "system:node:cp1", "system:nodes",
-     "https://k8s-api.example.com:6443"),
+    # A control-plane kubelet talks to its own API server (ControlPlaneKubeletLocalMode).
+    ("hosts/cp1/kubelet.conf", "system:node:cp1", "system:nodes", "https://192.0.2.11:6443"),
     ("hosts/worker2/kubelet.conf", "system:node:worker2", "system:nodes",
      "https://k8s-api.example.com:6443"),
 ]  # fmt: skip
@@ -613,6 +613,18 @@ def test_kubeconfig_servers_of_every_control_plane_host(store, built):
             assert doc["clusters"][0]["cluster"]["server"] == f"https://{entry['ip']}:6443"
 
 
+def test_control_plane_kubelets_use_the_endpoint_when_local_mode_is_off(store, clock):
+    pki.converge(make_params(store))
+    before = kubeconfig(store, "hosts/cp1/kubelet.conf")[0]
+    result = pki.converge(make_params(store, control_plane_kubelet_local=False))
+    after = kubeconfig(store, "hosts/cp1/kubelet.conf")[0]
+    assert before["clusters"][0]["cluster"]["server"] == "https://192.0.2.11:6443"
+    assert after["clusters"][0]["cluster"]["server"] == "https://k8s-api.example.com:6443"
+    # Only the control-plane kubelets' kubeconfigs change; the workers' already used it.
+    changed = {path for path in result["changed_files"] if path.endswith("kubelet.conf")}
+    assert changed == {f"hosts/{entry['host']}/kubelet.conf" for entry in CP}
+
+
 def test_ipv6_dual_stack_and_custom_names(store, clock):
     v6_cp = [{"host": "m1", "name": "m1", "ip": "2001:db8::11"}]
     args = {
@@ -885,6 +897,8 @@ def test_new_node_ip_of_a_control_plane_host(store, built, clock):
         "etcd-peer@cp3",
         "controller-manager.conf@cp3",
         "scheduler.conf@cp3",
+        # Its kubelet talks to its own API server, at the new address.
+        "kubelet.conf@cp3",
     }
     assert entries["apiserver@cp3"]["reason"] == "SANs differ: +IP:192.0.2.33 -IP:192.0.2.13"
     assert entries["etcd-peer@cp3"]["reason"] == "SANs differ: +IP:192.0.2.33 -IP:192.0.2.13"
@@ -900,12 +914,14 @@ def test_new_node_ip_of_a_control_plane_host(store, built, clock):
 def test_new_api_endpoint_rewrites_the_kubeconfigs_using_it(store, built, clock):
     result = pki.converge(make_params(store, api_endpoint="lb.example.com:443"))
     entries = by_name(result)
-    for name in ("admin.conf", "super-admin.conf", "kubelet.conf@worker1", "kubelet.conf@cp2"):
+    for name in ("admin.conf", "super-admin.conf", "kubelet.conf@worker1", "kubelet.conf@worker2"):
         assert entries[name]["action"] == "kept"
         assert entries[name]["reason"] == (
             "server changes from https://k8s-api.example.com:6443 to https://lb.example.com:443"
         )
+    # Control-plane kubelets and components use their own API server, not the endpoint.
     assert entries["scheduler.conf@cp1"]["reason"] is None
+    assert entries["kubelet.conf@cp2"]["reason"] is None
     assert entries["apiserver@cp1"]["reason"] == (
         "SANs differ: +DNS:lb.example.com -DNS:k8s-api.example.com"
     )
