@@ -48,10 +48,18 @@ lint: setup
 unit: setup
 	pytest
 
+# Each scenario's output is also kept in .cache/molecule-logs; when one fails, its failed tasks
+# are printed again last, where a CI log's tail shows them.
 molecule: setup images
 	lab/labctl sysctl-snapshot
+	mkdir -p .cache/molecule-logs
 	trap 'lab/labctl sysctl-restore' EXIT; \
-	for scenario in $(MOLECULE_SCENARIOS); do molecule test -s $$scenario; done
+	for scenario in $(MOLECULE_SCENARIOS); do \
+	  molecule test -s $$scenario 2>&1 | tee .cache/molecule-logs/$$scenario.log || { \
+	    echo "=== scenario $$scenario failed; its failed tasks:"; \
+	    grep -a -E -A8 'fatal: \[|failed: \[' .cache/molecule-logs/$$scenario.log | cut -c1-400 | tail -n 60; \
+	    exit 1; }; \
+	done
 
 clean:
 	rm -rf .cache $(VENV)

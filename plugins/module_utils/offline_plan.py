@@ -54,7 +54,7 @@ ROLE_DEFAULTS = {
         "runtime_containerd_package": "containerd",
         "runtime_crio_package": "cri-o",
         "runtime_docker_package": "docker.io",
-        "runtime_sandbox_image": "registry.k8s.io/pause:3.10",
+        "runtime_sandbox_image": "registry.k8s.io/pause:3.10.1",
     },
     "etcd": {
         "etcd_package": "etcd-server",

@@ -49,7 +49,7 @@ COMPLETE = [
     deb("etcd-server"),
     deb("etcd-client"),
     deb("haproxy"),
-    image("registry.k8s.io/pause", "3.10"),
+    image("registry.k8s.io/pause", "3.10.1"),
 ]
 
 
@@ -81,7 +81,7 @@ def test_defaults_give_runtime_etcd_haproxy_and_pause():
     needs = by_key(plan_needs(groups, hostvars))
     assert needs == {
         ("deb", "containerd", "trixie", "amd64"): ["cp1", "cp2", "w1"],
-        ("image", "registry.k8s.io/pause:3.10", None, "amd64"): ["cp1", "cp2", "w1"],
+        ("image", "registry.k8s.io/pause:3.10.1", None, "amd64"): ["cp1", "cp2", "w1"],
         ("deb", "etcd-server", "trixie", "amd64"): ["cp1", "cp2"],
         ("deb", "etcd-client", "trixie", "amd64"): ["cp1", "cp2"],
         ("deb", "haproxy", "trixie", "amd64"): ["cp1", "cp2", "w1"],
@@ -107,7 +107,7 @@ def test_etcd_only_hosts_get_the_runtime_but_no_sandbox_image():
     hostvars["e1"] = dict(TRIXIE)
     needs = by_key(plan_needs(groups, hostvars))
     assert needs[("deb", "containerd", "trixie", "amd64")] == ["cp1", "cp2", "w1", "e1"]
-    assert "e1" not in needs[("image", "registry.k8s.io/pause:3.10", None, "amd64")]
+    assert "e1" not in needs[("image", "registry.k8s.io/pause:3.10.1", None, "amd64")]
     assert "e1" not in needs[("deb", "haproxy", "trixie", "amd64")]
 
 
@@ -209,7 +209,7 @@ def test_each_missing_artifact_is_named_with_its_hosts_and_the_fix():
     described = [(describe(m), m["hosts"]) for m in missing]
     assert described == [
         ("deb containerd (bookworm/arm64)", ["w1"]),
-        ("image registry.k8s.io/pause:3.10 (arm64)", ["w1"]),
+        ("image registry.k8s.io/pause:3.10.1 (arm64)", ["w1"]),
         ("deb etcd-client (trixie/amd64)", ["cp1", "cp2"]),
         ("deb haproxy (bookworm/arm64)", ["w1"]),
     ]
@@ -219,7 +219,7 @@ def test_each_missing_artifact_is_named_with_its_hosts_and_the_fix():
     assert "bundle_build_suites += bookworm" in text
     assert "bundle_build_architectures += arm64" in text
     assert "bundle_build_deb_packages += containerd, etcd-client, haproxy" in text
-    assert "bundle_build_images += registry.k8s.io/pause:3.10" in text
+    assert "bundle_build_images += registry.k8s.io/pause:3.10.1" in text
     assert "bundle_build" in text and "Nothing was changed" in text
     assert missing_message(bundle, []) == ""
 
