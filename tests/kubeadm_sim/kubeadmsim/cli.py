@@ -20,7 +20,14 @@ import time
 from . import config as cfgmod
 from . import flags as flagmod
 from . import manifests, pkicheck, pkiplan
-from .errors import STACK_HINT, PreflightError, SimError, UsageError, ValidationError
+from .errors import (
+    STACK_HINT,
+    PreflightError,
+    SimError,
+    UsageError,
+    ValidationError,
+    run_and_log,
+)
 from .state import ClusterState, Node, append_log_record, live_tokens, write_file
 
 KUBERNETES_DIR = "/etc/kubernetes"
@@ -1480,21 +1487,12 @@ def main(argv=None, environ=None, stdin=None, stdout=None, stderr=None):
         stderr or sys.stderr,
         sys.stdin if stdin is None else stdin,
     )
-    start = time.time()
-    code = 0
-    try:
-        code = dispatch(ctx, argv)
-    except SimError as exc:
-        print(exc.message, file=ctx.err)
-        if not isinstance(exc, UsageError):
-            print(STACK_HINT, file=ctx.err)
-        code = exc.code
-    finally:
-        try:
-            log_call(ctx, argv, start, time.time(), code)
-        except OSError as exc:
-            print(
-                f"kubeadm-sim: could not write the call log {ctx.node.log_path}: {exc}",
-                file=ctx.err,
-            )
-    return code
+    return run_and_log(ctx, argv, dispatch, report_error, log_call, "kubeadm-sim")
+
+
+def report_error(exc, err):
+    """kubeadm's way: the message, the stack-trace hint unless it is a usage error, its code."""
+    print(exc.message, file=err)
+    if not isinstance(exc, UsageError):
+        print(STACK_HINT, file=err)
+    return exc.code

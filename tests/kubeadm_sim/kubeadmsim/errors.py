@@ -6,6 +6,8 @@ for configuration that does not validate; the simulator does the same.
 
 from __future__ import annotations
 
+import time
+
 DEFAULT_EXIT = 1
 PREFLIGHT_EXIT = 2
 VALIDATION_EXIT = 3
@@ -35,3 +37,23 @@ class PreflightError(SimError):
 
 class UsageError(SimError):
     """A command line kubeadm's flag parser would refuse."""
+
+
+def run_and_log(ctx, argv, dispatch, report, log_call, tool):
+    """Run ``dispatch(ctx, argv)`` as one of the stand-ins' entry points do, and log the call.
+
+    A ``SimError`` is written by ``report(exc, ctx.err)``, which returns the exit code (each tool
+    words its errors its own way). The call is logged whatever happened, with its times and code.
+    """
+    start = time.time()
+    code = 0
+    try:
+        code = dispatch(ctx, argv)
+    except SimError as exc:
+        code = report(exc, ctx.err)
+    finally:
+        try:
+            log_call(ctx, argv, start, time.time(), code)
+        except OSError as exc:
+            print(f"{tool}: could not write the call log: {exc}", file=ctx.err)
+    return code

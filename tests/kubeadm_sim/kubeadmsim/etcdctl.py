@@ -20,10 +20,9 @@ import hashlib
 import json
 import os
 import sys
-import time
 
 from . import flags as flagmod
-from .errors import SimError, UsageError
+from .errors import SimError, UsageError, run_and_log
 from .state import ClusterState, Node, append_log_record
 
 LOG_PATH = "/var/log/kubeadm-sim/etcdctl.jsonl"
@@ -204,19 +203,13 @@ def log_call(ctx, argv, start, end, code):
 def main(argv=None, environ=None, stdout=None, stderr=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     ctx = Ctx(Node(environ), stdout or sys.stdout, stderr or sys.stderr)
-    start = time.time()
-    code = 0
-    try:
-        code = dispatch(ctx, argv)
-    except SimError as exc:
-        message = exc.message
-        if isinstance(exc, UsageError) and not message.startswith("Error"):
-            message = f"Error: {message}"
-        print(message, file=ctx.err)
-        code = 1
-    finally:
-        try:
-            log_call(ctx, argv, start, time.time(), code)
-        except OSError as exc:
-            print(f"etcdctl-sim: could not write the call log: {exc}", file=ctx.err)
-    return code
+    return run_and_log(ctx, argv, dispatch, report_error, log_call, "etcdctl-sim")
+
+
+def report_error(exc, err):
+    """etcdctl's way: ``Error: ...`` on stderr, exit code 1."""
+    message = exc.message
+    if isinstance(exc, UsageError) and not message.startswith("Error"):
+        message = f"Error: {message}"
+    print(message, file=err)
+    return 1

@@ -22,10 +22,9 @@ import json
 import os
 import re
 import sys
-import time
 
 from . import flags as flagmod
-from .errors import SimError, UsageError
+from .errors import SimError, UsageError, run_and_log
 from .state import ClusterState, Node, append_log_record
 
 LOG_PATH = "/var/log/kubeadm-sim/kubectl.jsonl"
@@ -535,19 +534,13 @@ def main(argv=None, environ=None, stdin=None, stdout=None, stderr=None):
         stderr or sys.stderr,
         sys.stdin if stdin is None else stdin,
     )
-    start = time.time()
-    code = 0
-    try:
-        code = dispatch(ctx, argv)
-    except SimError as exc:
-        message = exc.message
-        if isinstance(exc, UsageError) and not message.startswith("error:"):
-            message = f"error: {message}"
-        print(message, file=ctx.err)
-        code = 1
-    finally:
-        try:
-            log_call(ctx, argv, start, time.time(), code)
-        except OSError as exc:
-            print(f"kubectl-sim: could not write the call log: {exc}", file=ctx.err)
-    return code
+    return run_and_log(ctx, argv, dispatch, report_error, log_call, "kubectl-sim")
+
+
+def report_error(exc, err):
+    """kubectl's way: ``error: ...`` on stderr, exit code 1."""
+    message = exc.message
+    if isinstance(exc, UsageError) and not message.startswith("error:"):
+        message = f"error: {message}"
+    print(message, file=err)
+    return 1
