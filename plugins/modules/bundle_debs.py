@@ -180,12 +180,14 @@ def closure(module, p):
     """[(apt file, bundle file, url, sha256, (name, version, arch))]: the request's closure
     on an empty host."""
     empty = os.path.join(p["state_dir"], "empty")
-    cmd = ["apt-get", *apt_options(p, empty), "-qq", "--print-uris", "install", *p["packages"]]
+    # -q, not -qq: with -qq apt-get leaves out which dependency cannot be met (on stdout).
+    cmd = ["apt-get", *apt_options(p, empty), "-q", "--print-uris", "install", *p["packages"]]
     rc, out, err = module.run_command(cmd, environ_update={"LC_ALL": "C"})
     if rc != 0:
+        unmet = out.partition("The following packages have unmet dependencies:")[2].strip()
+        detail = "\n".join(part for part in (unmet, err.strip()) if part) or out.strip()
         raise BundleError(
-            f"suite {p['suite']}: apt-get cannot resolve {' '.join(p['packages'])}: "
-            f"{(err or out).strip()}"
+            f"suite {p['suite']}: apt-get cannot resolve {' '.join(p['packages'])}: {detail}"
         )
     result = []
     for line in out.splitlines():
@@ -266,7 +268,10 @@ def main():
         if missing:
             fetched = [f"debs/{suite}/{item[1]}" for item in missing]
         if missing and not module.check_mode:
-            names_versions = [f"{nva[0]}={nva[1]}" for _f, _l, _s, nva in missing]
+            # The whole closure, pinned: the missing packages alone may not resolve to it (a
+            # dependency pinned in the request is not the candidate). apt-get skips the
+            # files already in its cache.
+            names_versions = [f"{nva[0]}={nva[1]}" for *_rest, nva in wanted]
             cmd = ["apt-get", *apt_options(p, archives), "-qq", "-y", "--download-only"]
             cmd += ["--allow-downgrades", "install", *names_versions]
             rc, out, err = module.run_command(cmd, environ_update={"LC_ALL": "C"})

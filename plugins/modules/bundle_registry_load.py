@@ -152,17 +152,20 @@ def main():
             _registry, path, tag = split_image(f"{entry['name']}:{entry['version']}")
             target = f"{p['registry']}/{path}:{tag}"
             images.append(target)
-            if served_digest(p["registry"], path, tag, context, p["timeout"]) == entry.get(
-                "digest"
-            ):
+            served = served_digest(p["registry"], path, tag, context, p["timeout"])
+            if served is not None and served == entry.get("digest"):
                 continue
             missing.append(target)
             if p["check_only"] or module.check_mode:
                 continue
             archive = os.path.join(p["bundle"], entry["path"])
-            cmd = [p["skopeo"], "copy", "--dest-cert-dir", p["cert_dir"]]
-            cmd += ["--preserve-digests", f"oci-archive:{archive}:{tag}", f"docker://{target}"]
-            rc, _out, err = module.run_command(cmd)
+            if not os.path.isfile(archive):
+                raise BundleError(f"{entry['path']} is not in the bundle: cannot load {target}")
+            # skopeo cuts oci-archive:PATH:TAG at the first colon, and the path holds one when
+            # the image's registry has a port: name the archive from its own directory.
+            cmd = [p["skopeo"], "copy", "--dest-cert-dir", p["cert_dir"], "--preserve-digests"]
+            cmd += [f"oci-archive:{os.path.basename(archive)}:{tag}", f"docker://{target}"]
+            rc, _out, err = module.run_command(cmd, cwd=os.path.dirname(archive))
             if rc != 0:
                 raise BundleError(f"loading {entry['path']} into {target} failed: {err.strip()}")
             got = served_digest(p["registry"], path, tag, context, p["timeout"])
