@@ -24,7 +24,7 @@ HIDDEN = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("files", "directories", "create_dirs", "dir_mode"))
+    _VALID_ARGS = frozenset(("files", "directories", "links", "create_dirs", "dir_mode"))
     _supports_check_mode = True
     _supports_async = False
 
@@ -53,11 +53,11 @@ class ActionModule(ActionBase):
             if real is not None:
                 self._loader.cleanup_tmp_file(real)
 
-    def _module_files(self, files, directories=None):
+    def _module_files(self, files, directories=None, links=None):
         """The ``files`` argument for the module: every item carrying base64 content.
 
-        ``files`` may be empty (or left out) when ``directories`` is not; the items of
-        ``directories`` are checked by the module.
+        ``files`` may be empty (or left out) when ``directories`` or ``links`` is not; the items
+        of ``directories`` and ``links`` are checked by the module.
         """
         if files is None:
             files = []
@@ -67,7 +67,7 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail("file_bundle: files must be a list of dictionaries")
         if not isinstance(directories, list):
             raise AnsibleActionFail("file_bundle: directories must be a list of dictionaries")
-        if not files and not directories:
+        if not files and not directories and not links:
             raise AnsibleActionFail(
                 "file_bundle: nothing to do: give at least one item in files or directories"
             )
@@ -123,7 +123,9 @@ class ActionModule(ActionBase):
         try:
             module_args = dict(self._task.args)
             module_args["files"] = self._module_files(
-                self._task.args.get("files"), self._task.args.get("directories")
+                self._task.args.get("files"),
+                self._task.args.get("directories"),
+                self._task.args.get("links"),
             )
             result.update(
                 self._execute_module(

@@ -54,6 +54,7 @@ ROLE_DEFAULTS = {
         "runtime_containerd_package": "containerd",
         "runtime_crio_package": "cri-o",
         "runtime_docker_package": "docker.io",
+        "runtime_cni_plugins_package": "containernetworking-plugins",
         "runtime_sandbox_image": "registry.k8s.io/pause:3.10.1",
     },
     "etcd": {
@@ -324,6 +325,10 @@ def plan_needs(groups, hostvars, etcd_hosts=None, kubeadm=False):
                 f"{host}: runtime_engine {engine!r} is none of {', '.join(ENGINE_PACKAGE)}."
             )
         _need(needs, "deb", str(_var(hostvars, host, variable)), host, variable, suite, arch)
+        # The runtime role installs the CNI plugins wherever it runs; "" installs none.
+        cni_plugins = str(_var(hostvars, host, "runtime_cni_plugins_package") or "")
+        if cni_plugins:
+            _need(needs, "deb", cni_plugins, host, "runtime_cni_plugins_package", suite, arch)
 
     for host in kube_nodes:
         _, arch = host_platform(hostvars, host)

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: file_bundle
-short_description: Put a set of directories and files, secrets included, on a host in one task call
+short_description: Put directories, files and links, secrets included, on a host in one task call
 version_added: 0.1.0
 description:
   - Ensures many directories and writes many small files on a host in one call, each with its own
@@ -28,16 +28,20 @@ description:
   - New content is written to a temporary file in the destination directory, given its final mode,
     owner and group, and then renamed over the destination. A reader therefore sees either the old
     or the new file, and new content is never readable with a broader mode than requested.
-  - Every directory and file is checked before anything is changed. An owner or group unknown on
-    the host, an undecodable content, a file destination that is not a regular file, a directory
-    path that is not a directory, or a missing directory with O(create_dirs=false) fails the task
-    without touching anything.
+  - The O(links) come last, so that a link may point to a file of the same task. Each is a
+    symbolic link that is created, or replaced when it points elsewhere. An existing path that is
+    not a symbolic link is left as it is with a warning unless O(links[].force=true).
+  - Every directory, file and link is checked before anything is changed. An owner or group
+    unknown on the host, an undecodable content, a file destination that is not a regular file, a
+    directory path that is not a directory, or a missing directory with O(create_dirs=false) fails
+    the task without touching anything.
 options:
   files:
     description:
       - The files to put on the host, one item per file.
       - Each item needs exactly one of O(files[].src) or O(files[].content).
-      - May be empty when O(directories) is not; at least one of the two must hold an item.
+      - May be empty when O(directories) or O(links) is not; at least one of the three must hold
+        an item.
     type: list
     elements: dict
     default: []
@@ -147,11 +151,51 @@ options:
             changed.
         type: str
         default: root
+  links:
+    description:
+      - Symbolic links to ensure on the host, one item per link, handled after O(directories) and
+        O(files), in the order given.
+      - A missing link is created. A symbolic link that points elsewhere is replaced atomically, by
+        a new link renamed over it. A link that already points to O(links[].src) is left as it is.
+      - An existing path that is not a symbolic link is never replaced unasked. Without
+        O(links[].force) it is left as it is, reported with RV(links[].refused=true) and a
+        warning, and the task goes on; it does not fail. With O(links[].force=true) a regular file
+        (or another kind of file that is not a directory) is replaced by the link.
+      - A directory is never replaced, with or without O(links[].force). It is refused the same
+        way, since replacing it would delete everything inside.
+      - Missing parent directories are handled as for O(files), see O(create_dirs).
+      - Links belong to the user the module runs as; Linux ignores the mode of a symbolic link.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description:
+          - Absolute path of the link on the host.
+          - Every item needs its own path, which must not be one of the O(files) or O(directories).
+        type: path
+        required: true
+      src:
+        description:
+          - What the link points to, stored as given. An absolute path, or a path relative to the
+            directory of the link.
+          - Compared as given with what an existing link points to, so V(/usr/lib/cni/bridge) and
+            V(/usr/lib/cni//bridge) differ.
+          - Need not exist; a link to a missing file is created as asked.
+        type: str
+        required: true
+      force:
+        description:
+          - Replace an existing regular file (or other file that is neither a symbolic link nor a
+            directory) at O(links[].path) by the link.
+          - When V(false), such a file is left as it is and reported with a warning.
+        type: bool
+        default: false
   create_dirs:
     description:
-      - Create missing parent directories of each O(files[].dest) and O(directories[].path) that
-        are not themselves listed in O(directories), with mode O(dir_mode) and owned by the user
-        the module runs as.
+      - Create missing parent directories of each O(files[].dest), O(directories[].path) and
+        O(links[].path) that are not themselves listed in O(directories), with mode O(dir_mode)
+        and owned by the user the module runs as.
       - Directories that already exist are left as they are.
       - When V(false), a missing parent directory fails the task before anything is written.
     type: bool
@@ -169,8 +213,8 @@ attributes:
     support: full
   check_mode:
     description: >-
-      Reports which directories and files would be created or changed and why, and changes
-      nothing.
+      Reports which directories, files and links would be created or changed and why, and
+      changes nothing.
     support: full
   diff_mode:
     description:
@@ -181,14 +225,16 @@ attributes:
       - For a file with O(files[].show_diff=true) whose content changes, the entry shows the real
         text content before and after instead (empty before when the file is new), with the
         mode, owner and group in the headers.
+      - Shows one entry per changed link, with what was at the path before (absent, a link and
+        its target, or the kind of file O(links[].force) replaces) and the link after.
     support: full
   platform:
     description: Any POSIX host with a Python interpreter.
     platforms: posix
     support: full
 notes:
-  - One task call ensures every directory and puts every file of a host in place, whatever the
-    number of items. This is the point of the module compared to loops over
+  - One task call ensures every directory and puts every file and link of a host in place,
+    whatever the number of items. This is the point of the module compared to loops over
     M(ansible.builtin.file) and M(ansible.builtin.copy).
   - The contents travel inside the module arguments. They are marked C(no_log), so they are masked
     in the logs and in the task result, and the action plugin removes them from the reported
@@ -200,8 +246,8 @@ notes:
     meant for small files such as certificates and configuration files, not for large data.
   - Needs root (C(become)) to write files or set directories owned by another user or group than
     the one it runs as.
-  - Files are written as a whole. Files and directories on the host that are not listed are never
-    removed.
+  - Files are written as a whole. Files, directories and links on the host that are not listed
+    are never removed.
 seealso:
   - module: ansible.builtin.copy
     description: Copies one file per task and supports directories and remote sources.
@@ -281,6 +327,23 @@ EXAMPLES = r"""
       - path: /etc/kubernetes/manifests
         mode: "0700"
   become: true
+
+# Links only. A plugin someone put into /opt/cni/bin as a real file is kept, with a warning;
+# force replaces such a file.
+- name: Link packaged CNI plugins into the runtime's plugin directory
+  prodgrade.kubernetes.file_bundle:
+    links:
+      - path: /opt/cni/bin/bridge
+        src: /usr/lib/cni/bridge
+      - path: /opt/cni/bin/portmap
+        src: /usr/lib/cni/portmap
+        force: true
+  become: true
+  register: cni_links
+
+- name: Show the links that were left alone
+  ansible.builtin.debug:
+    msg: "{{ cni_links.links | selectattr('refused') | map(attribute='path') | list }}"
 """
 
 RETURN = r"""
@@ -334,6 +397,41 @@ directories:
       sample:
         - mode 0755->0700
         - owner root->etcd
+links:
+  description:
+    - One entry per item of O(links), in the same order.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: Path of the link on the host.
+      type: str
+      sample: /opt/cni/bin/bridge
+    src:
+      description: What the link points to (or, when refused, would point to).
+      type: str
+      sample: /usr/lib/cni/bridge
+    changed:
+      description: Whether the link was (or, in check mode, would be) created or replaced.
+      type: bool
+      sample: true
+    reasons:
+      description:
+        - What differed, empty when the link already matched or was refused.
+        - V(created) for a new link, C(target OLD->NEW) for a link that pointed elsewhere, and
+          C(replaced KIND) for a file that O(links[].force=true) replaced, for example
+          V(replaced regular file).
+      type: list
+      elements: str
+      sample:
+        - target /opt/cni/old/bridge->/usr/lib/cni/bridge
+    refused:
+      description:
+        - Whether something that is not a symbolic link is at the path and was left as it is, a
+          directory, or another file without O(links[].force=true). A warning names it.
+      type: bool
+      sample: false
 created_dirs:
   description:
     - Parent directories that were (or, in check mode, would be) created because of
@@ -354,6 +452,7 @@ import hashlib  # noqa: E402
 import os  # noqa: E402
 import pwd  # noqa: E402
 import re  # noqa: E402
+import secrets  # noqa: E402
 import stat  # noqa: E402
 import tempfile  # noqa: E402
 
@@ -503,6 +602,7 @@ class Planner:
         self.planned = set()  # directories that exist (or will) when the next item is applied
         self.seen_dirs = set()
         self.seen_files = set()
+        self.seen_links = set()
 
     def missing_parents(self, path):
         """Directories to create with dir_mode for ``path``, parents first."""
@@ -517,6 +617,10 @@ class Planner:
             if parent in self.seen_files:
                 raise BundleError(
                     f"cannot create {path}: its parent {parent} is a file of this task"
+                )
+            if parent in self.seen_links:
+                raise BundleError(
+                    f"cannot create {path}: its parent {parent} is a link of this task"
                 )
             missing.append(parent)
             parent = os.path.dirname(parent)
@@ -668,6 +772,72 @@ class Planner:
             check_ownership_without_root(dest, item, uid, gid, plan["write"], st)
         return plan
 
+    def plan_link(self, item):
+        """Check one item of ``links``. Raises BundleError."""
+        path = item["path"]
+        src = item["src"]
+        if not os.path.isabs(path):
+            raise BundleError(f"link path {path!r} is not an absolute path")
+        if path.endswith("/"):
+            raise BundleError(f"link path {path!r} ends with a slash")
+        path = os.path.normpath(path)
+        if not src:
+            raise BundleError(f"the link {path} needs a src to point to")
+        if path in self.seen_links:
+            raise BundleError(f"the link {path} is listed more than once")
+        self.seen_links.add(path)
+        if path in self.listed:
+            raise BundleError(f"{path} is listed both in directories and in links")
+        if path in self.seen_files:
+            raise BundleError(f"{path} is listed both in files and in links")
+        if path in self.planned:
+            raise BundleError(
+                f"{path} is a directory this task creates for another item, not a link"
+            )
+
+        plan = dict(
+            path=path,
+            src=src,
+            current=None,  # what is at the path: None, ("link", target) or (kind, None)
+            reasons=[],
+            refused=None,  # the warning, when the path is left as it is
+            dirs=[],
+        )
+        try:
+            st = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            st = None  # missing_parents() explains a parent that is not a directory
+        except OSError as exc:
+            raise BundleError(f"cannot inspect {path}: {to_native(exc)}") from None
+
+        if st is None:
+            plan["dirs"] = self.missing_parents(path)
+            plan["reasons"].append("created")
+        elif stat.S_ISLNK(st.st_mode):
+            try:
+                target = os.readlink(path)
+            except OSError as exc:
+                raise BundleError(f"cannot read the link {path}: {to_native(exc)}") from None
+            plan["current"] = ("link", target)
+            if target != src:
+                plan["reasons"].append(f"target {target}->{src}")
+        else:
+            kind = file_kind(st.st_mode)
+            plan["current"] = (kind, None)
+            if stat.S_ISDIR(st.st_mode):
+                plan["refused"] = (
+                    f"{path} is a directory, not a symbolic link: left as it is (a link never "
+                    f"replaces a directory); remove it to get the link to {src}"
+                )
+            elif not item.get("force"):
+                plan["refused"] = (
+                    f"{path} is a {kind}, not a symbolic link: left as it is; remove it (or set "
+                    f"force on the link) to get the link to {src}"
+                )
+            else:
+                plan["reasons"].append(f"replaced {kind}")
+        return plan
+
 
 def describe(size, sha256, mode, owner, group):
     """The diff text standing for a file; the content itself is never shown."""
@@ -740,6 +910,40 @@ def diff_entry(plan):
         )
     after = describe(len(plan["data"]), plan["sha256"], plan["mode"], plan["owner"], plan["group"])
     return dict(before_header=plan["dest"], after_header=plan["dest"], before=before, after=after)
+
+
+def file_kind(mode):
+    """A word for what ``mode`` (from lstat) is, for messages and diffs."""
+    for test, kind in (
+        (stat.S_ISREG, "regular file"),
+        (stat.S_ISDIR, "directory"),
+        (stat.S_ISLNK, "link"),
+        (stat.S_ISFIFO, "fifo"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISCHR, "character device"),
+    ):
+        if test(mode):
+            return kind
+    return "special file"
+
+
+def describe_link_state(current):
+    if current is None:
+        return "state: absent\n"
+    kind, target = current
+    if kind == "link":
+        return f"state: link\nsrc: {target}\n"
+    return f"state: {kind}\n"
+
+
+def link_diff_entry(plan):
+    return dict(
+        before_header=plan["path"],
+        after_header=plan["path"],
+        before=describe_link_state(plan["current"]),
+        after=describe_link_state(("link", plan["src"])),
+    )
 
 
 def describe_directory(mode, owner, group):
@@ -822,6 +1026,24 @@ def apply_plan(module, plan):
     set_attributes(module, plan["dest"], plan)
 
 
+def apply_link(plan):
+    """Put the link in place by renaming a new link over the path: never a moment without one."""
+    path = plan["path"]
+    directory = os.path.dirname(path)
+    while True:
+        tmp_path = os.path.join(directory, f".file_bundle.{secrets.token_hex(6)}")
+        try:
+            os.symlink(plan["src"], tmp_path)
+            break
+        except FileExistsError:
+            continue
+    try:
+        os.replace(tmp_path, path)
+    finally:
+        if os.path.lexists(tmp_path):
+            os.unlink(tmp_path)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -850,6 +1072,16 @@ def main():
                     group=dict(type="str", default="root"),
                 ),
             ),
+            links=dict(
+                type="list",
+                elements="dict",
+                default=[],
+                options=dict(
+                    path=dict(type="path", required=True),
+                    src=dict(type="str", required=True),
+                    force=dict(type="bool", default=False),
+                ),
+            ),
             create_dirs=dict(type="bool", default=True),
             dir_mode=dict(type="raw", default="0755"),
         ),
@@ -857,7 +1089,8 @@ def main():
     )
     file_items = module.params["files"] or []
     dir_items = module.params["directories"] or []
-    if not file_items and not dir_items:
+    link_items = module.params["links"] or []
+    if not file_items and not dir_items and not link_items:
         module.fail_json(
             msg="file_bundle: nothing to do: give at least one item in files or directories"
         )
@@ -881,6 +1114,12 @@ def main():
             plans.append(planner.plan_file(item))
         except BundleError as exc:
             errors.append(str(exc))
+    link_plans = []
+    for item in link_items:
+        try:
+            link_plans.append(planner.plan_link(item))
+        except BundleError as exc:
+            errors.append(str(exc))
     if errors:
         module.fail_json(
             msg="file_bundle: nothing was written: " + "; ".join(errors),
@@ -888,7 +1127,7 @@ def main():
         )
 
     created_dirs = []
-    for plan in dir_plans + plans:
+    for plan in dir_plans + plans + link_plans:
         for path in plan["dirs"]:
             if path not in created_dirs:
                 created_dirs.append(path)
@@ -901,28 +1140,47 @@ def main():
         dict(dest=plan["dest"], changed=bool(plan["reasons"]), reasons=list(plan["reasons"]))
         for plan in plans
     ]
+    links = [
+        dict(
+            path=plan["path"],
+            src=plan["src"],
+            changed=bool(plan["reasons"]),
+            reasons=list(plan["reasons"]),
+            refused=plan["refused"] is not None,
+        )
+        for plan in link_plans
+    ]
+    for plan in link_plans:
+        if plan["refused"] is not None:
+            module.warn(f"file_bundle: {plan['refused']}")
     result = dict(
         changed=bool(created_dirs)
-        or any(entry["changed"] for entry in directories)
-        or any(entry["changed"] for entry in files),
+        or any(entry["changed"] for entry in directories + files + links),
         files=files,
         directories=directories,
+        links=links,
         created_dirs=created_dirs,
     )
     if module._diff:
         result["diff"] = [directory_diff_entry(plan) for plan in dir_plans if plan["reasons"]]
         result["diff"].extend(diff_entry(plan) for plan in plans if plan["reasons"])
+        result["diff"].extend(link_diff_entry(plan) for plan in link_plans if plan["reasons"])
 
     if not module.check_mode:
         done_dirs = []
 
-        def fail(what, exc, dir_count, file_count):
-            done = [e for e in directories[:dir_count] + files[:file_count] if e["changed"]]
+        def fail(what, exc, dir_count, file_count, link_count=0):
+            done = [
+                e
+                for e in directories[:dir_count] + files[:file_count] + links[:link_count]
+                if e["changed"]
+            ]
             module.fail_json(
                 msg=f"file_bundle: cannot {what}: {to_native(exc)}",
                 changed=bool(done or done_dirs),
                 directories=directories[:dir_count],
                 files=files[:file_count],
+                links=links[:link_count],
                 created_dirs=done_dirs,
             )
 
@@ -947,6 +1205,14 @@ def main():
                 apply_plan(module, plan)
             except Exception as exc:
                 fail(f"write {plan['dest']}", exc, len(dir_plans), index)
+        for index, plan in enumerate(link_plans):
+            if not plan["reasons"]:
+                continue
+            try:
+                make_parents(plan)
+                apply_link(plan)
+            except Exception as exc:
+                fail(f"link {plan['path']}", exc, len(dir_plans), len(plans), index)
 
     module.exit_json(**result)
 

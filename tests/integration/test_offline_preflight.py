@@ -21,7 +21,7 @@ FACTS = {
 }
 COMPLETE = [
     {"kind": "deb", "name": n, "version": "1", "suite": "trixie", "arch": "amd64"}
-    for n in ("containerd", "etcd-server", "etcd-client", "haproxy")
+    for n in ("containerd", "containernetworking-plugins", "etcd-server", "etcd-client", "haproxy")
 ] + [{"kind": "image", "name": "registry.k8s.io/pause", "version": "3.10.1", "arch": "amd64"}]
 KUBEADM = [
     {"kind": "binary", "name": n, "version": "1.37.1", "arch": "amd64"}
@@ -105,7 +105,7 @@ def run(ansible, tmp_path, artifacts=COMPLETE, manifest_text=None, offline_vars=
 def test_complete_bundle_passes_and_the_next_phase_runs(ansible, tmp_path):
     res, changed = run(ansible, tmp_path)
     assert res.returncode == 0, res.stdout
-    assert "holds all 5 artifacts this inventory needs" in " ".join(res.stdout.split())
+    assert "holds all 6 artifacts this inventory needs" in " ".join(res.stdout.split())
     assert changed
 
 

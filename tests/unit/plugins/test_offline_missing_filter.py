@@ -12,8 +12,8 @@ GROUPS = {"control_plane": ["cp1"], "workers": [], "etcd": ["cp1"]}
 HOSTVARS = {"cp1": dict(FACTS)}
 ARTIFACTS = [
     {"kind": "deb", "name": n, "suite": "trixie", "arch": "amd64"}
-    for n in ("containerd", "etcd-server", "etcd-client", "haproxy")
-] + [{"kind": "image", "name": "registry.k8s.io/pause", "version": "3.10", "arch": "amd64"}]
+    for n in ("containerd", "containernetworking-plugins", "etcd-server", "etcd-client", "haproxy")
+] + [{"kind": "image", "name": "registry.k8s.io/pause", "version": "3.10.1", "arch": "amd64"}]
 
 
 def bundle(tmp_path, artifacts=ARTIFACTS, key=True):
@@ -38,7 +38,7 @@ def test_registered_under_its_name():
 def test_complete_bundle(tmp_path):
     result = run(bundle(tmp_path))
     assert result["problems"] == [] and result["missing"] == [] and result["message"] == ""
-    assert len(result["needs"]) == 5
+    assert len(result["needs"]) == 6
     assert result["manifest"]["kubernetes_version"] == "1.37.1"
 
 

@@ -50,6 +50,7 @@ COMPLETE = [
     deb("etcd-client"),
     deb("haproxy"),
     image("registry.k8s.io/pause", "3.10.1"),
+    deb("containernetworking-plugins"),
 ]
 
 
@@ -81,6 +82,7 @@ def test_defaults_give_runtime_etcd_haproxy_and_pause():
     needs = by_key(plan_needs(groups, hostvars))
     assert needs == {
         ("deb", "containerd", "trixie", "amd64"): ["cp1", "cp2", "w1"],
+        ("deb", "containernetworking-plugins", "trixie", "amd64"): ["cp1", "cp2", "w1"],
         ("image", "registry.k8s.io/pause:3.10.1", None, "amd64"): ["cp1", "cp2", "w1"],
         ("deb", "etcd-server", "trixie", "amd64"): ["cp1", "cp2"],
         ("deb", "etcd-client", "trixie", "amd64"): ["cp1", "cp2"],
@@ -107,6 +109,13 @@ def test_etcd_only_hosts_get_the_runtime_but_no_sandbox_image():
     hostvars["e1"] = dict(TRIXIE)
     needs = by_key(plan_needs(groups, hostvars))
     assert needs[("deb", "containerd", "trixie", "amd64")] == ["cp1", "cp2", "w1", "e1"]
+    # The runtime role installs the CNI plugins wherever it runs.
+    assert needs[("deb", "containernetworking-plugins", "trixie", "amd64")] == [
+        "cp1",
+        "cp2",
+        "w1",
+        "e1",
+    ]
     assert "e1" not in needs[("image", "registry.k8s.io/pause:3.10.1", None, "amd64")]
     assert "e1" not in needs[("deb", "haproxy", "trixie", "amd64")]
 
@@ -136,6 +145,24 @@ def test_role_variables_set_in_the_inventory_win():
     # vip: haproxy and keepalived on the control plane only.
     assert needs[("deb", "haproxy", "trixie", "amd64")] == ["cp1", "cp2"]
     assert needs[("deb", "keepalived", "trixie", "amd64")] == ["cp1", "cp2"]
+
+
+def test_cni_plugins_package_follows_each_hosts_setting():
+    groups, hostvars = three_hosts()
+    hostvars["cp2"]["runtime_cni_plugins_package"] = "my-cni-plugins"
+    # "": the plugins are the user's own, nothing to install.
+    hostvars["w1"]["runtime_cni_plugins_package"] = ""
+    needs = plan_needs(groups, hostvars)
+    keyed = by_key(needs)
+    assert keyed[("deb", "containernetworking-plugins", "trixie", "amd64")] == ["cp1"]
+    assert keyed[("deb", "my-cni-plugins", "trixie", "amd64")] == ["cp2"]
+    assert {n["why"] for n in needs if "w1" in n["hosts"] and n["kind"] == "deb"} == {
+        "runtime_containerd_package",
+        "loadbalancer_haproxy_package",
+    }
+    assert [n["why"] for n in needs if n["name"] == "my-cni-plugins"] == [
+        "runtime_cni_plugins_package"
+    ]
 
 
 def test_external_load_balancer_needs_no_package():
@@ -209,16 +236,20 @@ def test_each_missing_artifact_is_named_with_its_hosts_and_the_fix():
     described = [(describe(m), m["hosts"]) for m in missing]
     assert described == [
         ("deb containerd (bookworm/arm64)", ["w1"]),
+        ("deb containernetworking-plugins (bookworm/arm64)", ["w1"]),
         ("image registry.k8s.io/pause:3.10.1 (arm64)", ["w1"]),
         ("deb etcd-client (trixie/amd64)", ["cp1", "cp2"]),
         ("deb haproxy (bookworm/arm64)", ["w1"]),
     ]
     text = missing_message(bundle, missing, "/srv/bundle")
-    assert "/srv/bundle" in text and "lacks 4 artifact(s)" in text
+    assert "/srv/bundle" in text and "lacks 5 artifact(s)" in text
     assert "- deb etcd-client (trixie/amd64), needed by cp1, cp2 (etcd_client_package)" in text
     assert "bundle_build_suites += bookworm" in text
     assert "bundle_build_architectures += arm64" in text
-    assert "bundle_build_deb_packages += containerd, etcd-client, haproxy" in text
+    assert (
+        "bundle_build_deb_packages += containerd, containernetworking-plugins, etcd-client, haproxy"
+        in text
+    )
     assert "bundle_build_images += registry.k8s.io/pause:3.10.1" in text
     assert "bundle_build" in text and "Nothing was changed" in text
     assert missing_message(bundle, []) == ""

@@ -135,3 +135,18 @@ def test_kubeadm_defaults_online_are_upstreams(ansible, tmp_path):
         + ROLE_DEFAULTS["kubeadm"]["kubeadm_cni_flannel_version"]
         + "/kube-flannel.yml"
     )
+
+
+def test_default_packages_are_in_the_bundle_catalog():
+    """A bundle built with the defaults holds every package the planner requires by default."""
+    catalog = yaml.safe_load((ROLES / "bundle_build" / "vars" / "main.yml").read_text())
+    node_debs = catalog["__bundle_build_debs_node"]
+    for role, name in (
+        ("runtime", "runtime_containerd_package"),
+        ("runtime", "runtime_cni_plugins_package"),
+        ("etcd", "etcd_package"),
+        ("etcd", "etcd_client_package"),
+        ("loadbalancer", "loadbalancer_haproxy_package"),
+        ("loadbalancer", "loadbalancer_keepalived_package"),
+    ):
+        assert ROLE_DEFAULTS[role][name] in node_debs, name
