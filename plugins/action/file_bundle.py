@@ -69,7 +69,7 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail("file_bundle: directories must be a list of dictionaries")
         if not files and not directories and not links:
             raise AnsibleActionFail(
-                "file_bundle: nothing to do: give at least one item in files or directories"
+                "file_bundle: nothing to do: give at least one item in files, directories or links"
             )
         problems = []
         items = []

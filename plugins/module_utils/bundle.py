@@ -12,7 +12,7 @@ Layout (docs/airgap.md)::
     keys/archive-keyring.gpg | .asc
     debs/<suite>/*.deb Packages Packages.gz Release InRelease Release.gpg
     files/<name>/<version>/<arch>/<filename>
-    images/<registry>/<repository path>/<tag>.oci.tar
+    images/<registry>/<repository path>/<tag>/<arch>.oci.tar
 """
 
 from __future__ import annotations
@@ -35,6 +35,13 @@ KEYRING_ASC = "keys/archive-keyring.asc"
 REPO_INDEX_FILES = ("Packages", "Packages.gz", "Release", "InRelease", "Release.gpg")
 CHUNK = 1 << 20
 KINDS = ("deb", "binary", "image")
+
+# Manifest media types (OCI image-spec media-types.md; Docker's image manifest v2 schema 2).
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+~:-]*$")
@@ -123,8 +130,16 @@ def split_image(ref):
     return registry, path, check_part(tag, f"image {ref!r} tag")
 
 
-def image_archive_path(registry, path, tag):
-    return f"images/{check_part(registry, 'registry')}/{path}/{tag}.oci.tar"
+def image_archive_path(registry, path, tag, arch):
+    """``images/<registry>/<path>/<tag>/<arch>.oci.tar``.
+
+    One archive per architecture: a tag names a different image on each, and a bundle built for
+    several architectures holds all of them.
+    """
+    parts = [check_part(registry, "registry")]
+    parts += [check_part(part, "image path part") for part in str(path).split("/")]
+    parts += [check_part(tag, "tag"), f"{check_part(arch, 'arch')}.oci.tar"]
+    return "/".join(["images", *parts])
 
 
 def relpath_ok(rel):
@@ -204,26 +219,76 @@ def same_content(path, data):
 # --- OCI archives ----------------------------------------------------------------------------
 
 
+def _member(tar, name, path):
+    """The bytes of ``name`` in an OCI archive (tar writers differ on a leading ``./``)."""
+    for candidate in (name, f"./{name}"):
+        try:
+            member = tar.getmember(candidate)
+        except KeyError:
+            continue
+        handle = tar.extractfile(member)
+        if handle is not None:
+            return handle.read()
+    raise BundleError(f"{path}: no {name} in the archive")
+
+
+def _archive_index(tar, path):
+    try:
+        return json.loads(_member(tar, "index.json", path))
+    except BundleError:
+        raise BundleError(f"{path}: no index.json, not an OCI archive") from None
+
+
 def oci_archive_digest(path):
     """The manifest digest an OCI archive's index.json points at (its first manifest)."""
     try:
         with tarfile.open(path) as tar:
-            member = None
-            for name in ("index.json", "./index.json"):
-                try:
-                    member = tar.getmember(name)
-                    break
-                except KeyError:
-                    continue
-            if member is None:
-                raise BundleError(f"{path}: no index.json, not an OCI archive")
-            index = json.load(tar.extractfile(member))
+            index = _archive_index(tar, path)
     except (OSError, tarfile.TarError, ValueError) as exc:
         raise BundleError(f"{path}: cannot read it as an OCI archive: {exc}") from None
     manifests = index.get("manifests") or []
     if not manifests or "digest" not in manifests[0]:
         raise BundleError(f"{path}: index.json lists no manifest")
     return manifests[0]["digest"]
+
+
+def _blob_name(digest, path):
+    algorithm, _, encoded = str(digest).partition(":")
+    if algorithm != "sha256" or not _HEX64.match(encoded):
+        raise BundleError(f"{path}: {digest!r} is not a sha256 digest")
+    return f"blobs/sha256/{encoded}"
+
+
+def oci_archive_manifest(path, digest):
+    """The descriptor of manifest ``digest`` in the OCI archive at ``path``, for an image index.
+
+    Returns {"mediaType", "digest", "size", "variant"}: the media type the manifest names (or,
+    when it names none, the one its index.json descriptor gives), the size of its bytes, checked
+    against ``digest``, and the CPU variant its image config gives (None when none).
+    """
+    try:
+        with tarfile.open(path) as tar:
+            index = _archive_index(tar, path)
+            data = _member(tar, _blob_name(digest, path), path)
+            if f"sha256:{hashlib.sha256(data).hexdigest()}" != digest:
+                raise BundleError(f"{path}: the blob of {digest} does not match its digest")
+            manifest = json.loads(data)
+            if not isinstance(manifest, dict):
+                raise BundleError(f"{path}: {digest} is not a manifest")
+            listed = [d for d in index.get("manifests") or [] if d.get("digest") == digest]
+            media_type = manifest.get("mediaType") or (listed and listed[0].get("mediaType"))
+            if not media_type:
+                raise BundleError(f"{path}: nothing gives the media type of {digest}")
+            variant = None
+            config = manifest.get("config")
+            if media_type not in INDEX_TYPES and isinstance(config, dict):
+                image_config = json.loads(
+                    _member(tar, _blob_name(config.get("digest"), path), path)
+                )
+                variant = image_config.get("variant") if isinstance(image_config, dict) else None
+    except (OSError, tarfile.TarError, ValueError) as exc:
+        raise BundleError(f"{path}: cannot read it as an OCI archive: {exc}") from None
+    return {"mediaType": media_type, "digest": digest, "size": len(data), "variant": variant}
 
 
 def tar_layout(layout_dir, dest):

@@ -21,7 +21,8 @@ description:
     O(artifacts[].sha256)). A mismatch fails the task naming the artifact, and the file is not
     kept.
   - An image (O(artifacts[].kind=image)) is copied with C(skopeo) from its registry to
-    C(images/<registry>/<path>/<tag>.oci.tar), for O(artifacts[].arch). With
+    C(images/<registry>/<path>/<tag>/<arch>.oci.tar), for O(artifacts[].arch), one archive per
+    architecture (the images of one tag for amd64 and arm64 are both kept). With
     O(artifacts[].digest) the copy is made by digest, so skopeo itself refuses content that
     does not match it.
   - A local image (O(artifacts[].kind=local_image)) is an OCI archive or OCI image layout
@@ -138,11 +139,17 @@ EXAMPLES = r"""
         checksum_url: https://dl.k8s.io/release/v1.37.1/bin/linux/amd64/kubeadm.sha256
       - kind: image
         name: registry.k8s.io/pause
-        version: "3.10"
+        version: "3.10.1"
+
+- name: Add an image built on this machine (an OCI layout directory)
+  prodgrade.kubernetes.bundle_fetch:
+    dest: /srv/bundle
+    artifacts:
       - kind: local_image
-        name: registry.k8s.io/pause
-        version: "3.10"
-        src: /var/tmp/pause-oci
+        name: registry.example.com/tools/debug
+        version: "1.0"
+        arch: amd64
+        src: /var/tmp/debug-oci
 """
 
 RETURN = r"""
@@ -264,7 +271,7 @@ class Fetcher:
     def image(self, art, local):
         ref = f"{art['name']}:{art['version']}"
         registry, path, tag = split_image(ref)
-        rel = image_archive_path(registry, path, tag)
+        rel = image_archive_path(registry, path, tag, art["arch"])
         full = os.path.join(self.dest, rel)
         what = f"image {ref} {art['arch']}"
         if local:

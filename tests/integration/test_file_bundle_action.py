@@ -394,7 +394,7 @@ def test_nothing_to_do_is_refused_by_the_action(ansible, tmp_path):
     res, result = bundle(ansible, [], directories=[])
     assert res.returncode != 0
     assert result["msg"] == (
-        "file_bundle: nothing to do: give at least one item in files or directories"
+        "file_bundle: nothing to do: give at least one item in files, directories or links"
     )
 
 

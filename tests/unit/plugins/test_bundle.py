@@ -11,11 +11,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import threading
 from pathlib import Path
 
@@ -74,13 +76,21 @@ def test_image_paths():
         "coredns/coredns",
         "v1.12.1",
     )
+    # One archive per architecture: the images of one tag differ between architectures.
     assert (
-        bundle.image_archive_path("registry.k8s.io", "pause", "3.10")
-        == "images/registry.k8s.io/pause/3.10.oci.tar"
+        bundle.image_archive_path("registry.k8s.io", "pause", "3.10", "amd64")
+        == "images/registry.k8s.io/pause/3.10/amd64.oci.tar"
+    )
+    assert (
+        bundle.image_archive_path("registry.example:5000", "team/app", "v1", "arm64")
+        == "images/registry.example:5000/team/app/v1/arm64.oci.tar"
     )
     for bad in ("pause:3.10", "registry.k8s.io/pause", "registry.k8s.io/../x:1"):
         with pytest.raises(bundle.BundleError):
             bundle.split_image(bad)
+    for bad in (("pause", "3.10", "arm/v7"), ("pause", "..", "amd64"), ("../x", "1", "amd64")):
+        with pytest.raises(bundle.BundleError):
+            bundle.image_archive_path("registry.k8s.io", *bad)
 
 
 # --- bundle_fetch against a real HTTP server --------------------------------------------------
@@ -228,7 +238,7 @@ def test_local_image_packed_deterministically(tmp_path):
     }
     result = run_module(bundle_fetch.main, args)
     entry = result["artifacts"][0]
-    assert entry["path"] == "images/registry.k8s.io/pause/3.10.oci.tar"
+    assert entry["path"] == "images/registry.k8s.io/pause/3.10/amd64.oci.tar"
     assert entry["digest"] == digest and entry["source"].startswith("local:")
     first = (tmp_path / "bundle" / entry["path"]).read_bytes()
     (tmp_path / "bundle/manifest.json").write_text(
@@ -238,6 +248,160 @@ def test_local_image_packed_deterministically(tmp_path):
     (tmp_path / "bundle" / entry["path"]).unlink()
     assert run_module(bundle_fetch.main, args)["changed"]
     assert (tmp_path / "bundle" / entry["path"]).read_bytes() == first
+
+
+# --- images of several architectures ---------------------------------------------------------
+
+# What ``skopeo copy --override-os linux --override-arch ARCH SOURCE oci-archive:PATH:TAG`` does,
+# for the test: an OCI archive of an image made for ARCH (its config names it), tagged TAG.
+FETCH_SKOPEO = r"""
+import hashlib, io, json, sys, tarfile
+
+with open(LOG, "a") as log:
+    log.write(json.dumps(sys.argv[1:]) + "\n")
+args = sys.argv[1:]
+assert args[:3] == ["copy", "--override-os", "linux"] and args[3] == "--override-arch", args
+arch, source, dest = args[4], args[5], args[6]
+path, _, tag = dest[len("oci-archive:"):].rpartition(":")
+files = {}
+
+
+def put(data, media_type):
+    digest = hashlib.sha256(data).hexdigest()
+    files["blobs/sha256/" + digest] = data
+    return {"mediaType": media_type, "digest": "sha256:" + digest, "size": len(data)}
+
+
+layer = put(f"{source} built for {arch}".encode(), "application/vnd.oci.image.layer.v1.tar")
+config = put(json.dumps({"architecture": arch, "os": "linux"}).encode(),
+             "application/vnd.oci.image.config.v1+json")
+manifest = put(json.dumps({"schemaVersion": 2, "mediaType": MANIFEST, "config": config,
+                           "layers": [layer]}).encode(), MANIFEST)
+manifest["annotations"] = {"org.opencontainers.image.ref.name": tag}
+files["index.json"] = json.dumps({"schemaVersion": 2, "manifests": [manifest]}).encode()
+files["oci-layout"] = b'{"imageLayoutVersion":"1.0.0"}'
+with tarfile.open(path, "w") as tar:
+    for name, data in sorted(files.items()):
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+"""
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+@pytest.fixture
+def fetch_skopeo(tmp_path):
+    log = tmp_path / "skopeo.log"
+    log.touch()
+    script = tmp_path / "fake-skopeo"
+    script.write_text(
+        f"#!{sys.executable}\nLOG = {str(log)!r}\nMANIFEST = {OCI_MANIFEST!r}\n{FETCH_SKOPEO}"
+    )
+    script.chmod(0o755)
+
+    class Skopeo(str):
+        def calls(self):
+            return [json.loads(line) for line in log.read_text().splitlines()]
+
+    return Skopeo(script)
+
+
+def image_config_arch(archive, digest):
+    with tarfile.open(archive) as tar:
+        manifest = json.load(tar.extractfile(f"blobs/sha256/{digest.split(':')[1]}"))
+        config = manifest["config"]["digest"].split(":")[1]
+        return json.load(tar.extractfile(f"blobs/sha256/{config}"))["architecture"]
+
+
+def test_fetch_keeps_each_architectures_image(tmp_path, fetch_skopeo):
+    """Two architectures of one tag: two archives, both in the manifest, and the bundle checks."""
+    dest = tmp_path / "bundle"
+    args = {
+        "dest": str(dest),
+        "artifacts": [{"kind": "image", "name": "registry.k8s.io/pause", "version": "3.10"}],
+        "architectures": ["amd64", "arm64"],
+        "skopeo": str(fetch_skopeo),
+    }
+    result = run_module(bundle_fetch.main, args)
+    assert not result.get("failed"), result.get("msg")
+    paths = [
+        "images/registry.k8s.io/pause/3.10/amd64.oci.tar",
+        "images/registry.k8s.io/pause/3.10/arm64.oci.tar",
+    ]
+    assert result["fetched"] == paths
+    assert [(a["arch"], a["path"]) for a in result["artifacts"]] == list(
+        zip(("amd64", "arm64"), paths)
+    )
+    assert [c[4] for c in fetch_skopeo.calls()] == ["amd64", "arm64"]
+    assert {c[5] for c in fetch_skopeo.calls()} == {"docker://registry.k8s.io/pause:3.10"}
+    amd64, arm64 = result["artifacts"]
+    assert amd64["digest"] != arm64["digest"] and amd64["sha256"] != arm64["sha256"]
+    for entry in result["artifacts"]:
+        archive = dest / entry["path"]
+        assert entry["sha256"] == bundle.sha256_file(archive)
+        assert entry["digest"] == bundle.oci_archive_digest(str(archive))
+        assert image_config_arch(archive, entry["digest"]) == entry["arch"]
+        desc = bundle.oci_archive_manifest(str(archive), entry["digest"])
+        assert desc["mediaType"] == OCI_MANIFEST and desc["variant"] is None
+
+    # bundle_index takes both (one path each) and the whole bundle passes its checks.
+    index = run_module(
+        bundle_index.main,
+        {"dest": str(dest), "artifacts": result["artifacts"], "kubernetes_version": "1.37.1",
+         "architectures": ["amd64", "arm64"]},
+    )  # fmt: skip
+    assert not index.get("failed"), index.get("msg")
+    verified = run_module(bundle_verify.main, {"path": str(dest)})
+    assert not verified.get("failed"), verified.get("msg")
+    assert verified["checked"] == 2 and verified["unlisted"] == []
+
+    # Recorded: a re-run copies nothing; a lost archive is copied again, alone.
+    again = run_module(bundle_fetch.main, args)
+    assert not again["changed"] and again["fetched"] == [] and len(fetch_skopeo.calls()) == 2
+    assert again["artifacts"] == result["artifacts"]
+    (dest / paths[1]).unlink()
+    third = run_module(bundle_fetch.main, args)
+    assert third["fetched"] == [paths[1]]
+    assert [c[4] for c in fetch_skopeo.calls()] == ["amd64", "arm64", "arm64"]
+
+
+def test_oci_archive_manifest_checks_the_blob(tmp_path, fetch_skopeo):
+    dest = tmp_path / "bundle"
+    result = run_module(
+        bundle_fetch.main,
+        {"dest": str(dest), "skopeo": str(fetch_skopeo), "architectures": ["arm64"],
+         "artifacts": [{"kind": "image", "name": "registry.k8s.io/pause", "version": "3.10"}]},
+    )  # fmt: skip
+    entry = result["artifacts"][0]
+    archive = str(dest / entry["path"])
+    with tarfile.open(archive) as tar:
+        manifest = tar.extractfile(f"blobs/sha256/{entry['digest'].split(':')[1]}").read()
+    assert bundle.oci_archive_manifest(archive, entry["digest"]) == {
+        "mediaType": OCI_MANIFEST, "digest": entry["digest"], "size": len(manifest),
+        "variant": None,
+    }  # fmt: skip
+    with pytest.raises(bundle.BundleError, match=r"no blobs/sha256/0{64} in the archive"):
+        bundle.oci_archive_manifest(archive, "sha256:" + "0" * 64)
+    with pytest.raises(bundle.BundleError, match="is not a sha256 digest"):
+        bundle.oci_archive_manifest(archive, "md5:abc")
+    # A layout whose manifest names no media type, nor does its index.json.
+    make_layout(tmp_path / "layout")
+    bundle.tar_layout(str(tmp_path / "layout"), str(tmp_path / "bare.tar"))
+    digest = bundle.oci_archive_digest(str(tmp_path / "bare.tar"))
+    with pytest.raises(bundle.BundleError, match="nothing gives the media type"):
+        bundle.oci_archive_manifest(str(tmp_path / "bare.tar"), digest)
+    # A blob that is not what its name says.
+    tampered = tmp_path / "tampered.tar"
+    with tarfile.open(archive) as src, tarfile.open(tampered, "w") as out:
+        for member in src.getmembers():
+            data = src.extractfile(member).read()
+            if member.name == f"blobs/sha256/{entry['digest'].split(':')[1]}":
+                data += b" "  # still JSON, no longer the bytes of the digest
+                member.size = len(data)
+            out.addfile(member, io.BytesIO(data))
+    with pytest.raises(bundle.BundleError, match="does not match its digest"):
+        bundle.oci_archive_manifest(str(tampered), entry["digest"])
 
 
 # --- bundle_index and bundle_verify with a real key -------------------------------------------

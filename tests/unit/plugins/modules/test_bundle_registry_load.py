@@ -5,8 +5,11 @@
 process, with OCI archives built in tmp_path.
 
 The registry is an HTTPS server on 127.0.0.1 (certificate from a throwaway CA) speaking the
-part of the distribution API a load needs: HEAD and PUT of manifests (the digest it serves is
-the sha256 of the bytes pushed, as a real registry's) and monolithic blob uploads.
+part of the distribution API a load needs: HEAD, GET and PUT of manifests by tag, HEAD and GET
+by digest (the digest it serves is the sha256 of the bytes pushed, as a real registry's) and
+monolithic blob uploads. An image index (OCI or Docker manifest list) is accepted, as
+distribution accepts it, only when its mediaType is the Content-Type and the repository has
+every manifest it lists; this stand-in also checks each listed size and media type.
 
 skopeo is a small stand-in (``fake-skopeo``, a Python script) that logs its arguments and does
 what ``skopeo copy --dest-cert-dir DIR --preserve-digests oci-archive:PATH:TAG
@@ -39,6 +42,10 @@ OTHER_CA = make_ca("Somebody Else CA")
 LEAF = make_leaf(CA)
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
 REF_NAME = "org.opencontainers.image.ref.name"
 
 
@@ -66,11 +73,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_HEAD(self):
         registry = self.server.registry
-        registry.requests.append(("HEAD", self.path, self.headers.get("Accept")))
+        registry.requests.append((self.command, self.path, self.headers.get("Accept")))
         if registry.forced:
             return self._answer(registry.forced)
         match = _MANIFEST.match(self.path)
-        data = match and registry.manifests.get((match["name"], match["ref"]))
+        data = match and registry.lookup(match["name"], match["ref"])
         if not data:
             return self._answer(404)
         return self._answer(
@@ -81,6 +88,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             },
             data,
         )
+
+    do_GET = do_HEAD
 
     def do_POST(self):
         registry = self.server.registry
@@ -94,14 +103,36 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_PUT(self):
         registry = self.server.registry
-        registry.requests.append(("PUT", self.path, None))
+        content_type = self.headers.get("Content-Type")
+        registry.requests.append(("PUT", self.path, content_type))
         match = _MANIFEST.match(self.path)
         data = self._body()
         manifest = json.loads(data)
-        needed = [manifest["config"], *manifest["layers"]]
-        if not match or any(d["digest"] not in registry.blobs for d in needed):
-            return self._answer(400, body=b'{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN"}]}')
+        if not match:
+            return self._answer(404)
+        if content_type in INDEX_TYPES:
+            if registry.refuse_index:
+                return self._answer(registry.refuse_index, body=b'{"errors":[{"code":"DENIED"}]}')
+            if manifest.get("mediaType") != content_type:
+                return self._answer(400, body=b'{"errors":[{"code":"MANIFEST_INVALID"}]}')
+            for desc in manifest["manifests"]:
+                child = registry.lookup(match["name"], desc["digest"])
+                if child is None:
+                    return self._answer(400, body=b'{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN"}]}')
+                if (
+                    len(child) != desc["size"]
+                    or json.loads(child)["mediaType"] != desc["mediaType"]
+                ):
+                    return self._answer(400, body=b'{"errors":[{"code":"SIZE_INVALID"}]}')
+        else:
+            needed = [manifest["config"], *manifest["layers"]]
+            if any(d["digest"] not in registry.blobs for d in needed):
+                return self._answer(400, body=b'{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN"}]}')
+        old = registry.manifests.get((match["name"], match["ref"]))
+        if old is not None:  # a registry keeps a manifest whose tag moves on
+            registry.stored[(match["name"], digest_of(old))] = old
         registry.manifests[(match["name"], match["ref"])] = data
+        registry.stored[(match["name"], digest_of(data))] = data
         return self._answer(201, {"Docker-Content-Digest": digest_of(data)})
 
     def log_message(self, *args):
@@ -134,13 +165,17 @@ class _TLSServer(http.server.ThreadingHTTPServer):
 
 
 class Registry:
-    """manifests: {(repository path, tag): manifest bytes}; requests: (method, path, Accept)."""
+    """manifests: {(repository path, tag): manifest bytes}; stored: {(repository path, digest):
+    manifest bytes} of every manifest pushed, tagged or not, as a registry keeps them;
+    requests: (method, path, Accept, or Content-Type for a PUT)."""
 
     def __init__(self, leaf):
         self.manifests = {}
+        self.stored = {}
         self.blobs = {}
         self.requests = []
-        self.forced = None  # a status to answer every HEAD with
+        self.forced = None  # a status to answer every HEAD and GET with
+        self.refuse_index = None  # a status to answer the PUT of an index with
         with tempfile.TemporaryDirectory() as tmp:
             cert, key = Path(tmp) / "cert.pem", Path(tmp) / "key.pem"
             cert.write_text(leaf.pem)
@@ -153,8 +188,19 @@ class Registry:
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
 
+    def lookup(self, name, ref):
+        """The manifest served for ``name`` and a tag or digest, or None."""
+        if not ref.startswith("sha256:"):
+            return self.manifests.get((name, ref))
+        if (name, ref) in self.stored:
+            return self.stored[(name, ref)]
+        for (repo, _tag), data in self.manifests.items():
+            if repo == name and digest_of(data) == ref:
+                return data
+        return None
+
     def writes(self):
-        return [r for r in self.requests if r[0] != "HEAD"]
+        return [r for r in self.requests if r[0] not in ("HEAD", "GET")]
 
     def __enter__(self):
         self._thread.start()
@@ -272,32 +318,47 @@ def digest_of(data):
     return f"sha256:{hashlib.sha256(data).hexdigest()}"
 
 
-def oci_archive(dest, tag, payload):
-    """An OCI archive of one image tagged ``tag``, as bundle_fetch stores it; its digest."""
+MEDIA = {
+    # manifest, config, layer
+    "oci": (OCI_MANIFEST, "application/vnd.oci.image.config.v1+json",
+            "application/vnd.oci.image.layer.v1.tar"),
+    "docker": (DOCKER_MANIFEST, "application/vnd.docker.container.image.v1+json",
+               "application/vnd.docker.image.rootfs.diff.tar.gzip"),
+}  # fmt: skip
+
+
+def oci_archive(dest, tag, payload, arch="amd64", media="oci", variant=None, nested=False):
+    """An OCI archive of one image tagged ``tag``, as bundle_fetch stores it: (the digest its
+    index.json names, the manifest bytes). ``nested``: the tag names an index of the image."""
     with tempfile.TemporaryDirectory() as tmp:
-        return _oci_archive(Path(tmp), dest, tag, payload)
+        return _oci_archive(Path(tmp), dest, tag, payload, arch, media, variant, nested)
 
 
-def _oci_archive(layout, dest, tag, payload):
+def _oci_archive(layout, dest, tag, payload, arch, media, variant, nested):
     blobs = layout / "blobs" / "sha256"
     blobs.mkdir(parents=True)
+    manifest_type, config_type, layer_type = MEDIA[media]
 
     def put(data, media_type):
         (blobs / hashlib.sha256(data).hexdigest()).write_bytes(data)
         return {"mediaType": media_type, "digest": digest_of(data), "size": len(data)}
 
-    layer = put(payload, "application/vnd.oci.image.layer.v1.tar")
-    config = put(
-        json.dumps(
-            {"architecture": "amd64", "os": "linux",
-             "rootfs": {"type": "layers", "diff_ids": [layer["digest"]]}}
-        ).encode(),
-        "application/vnd.oci.image.config.v1+json",
-    )  # fmt: skip
+    layer = put(payload, layer_type)
+    image_config = {"architecture": arch, "os": "linux",
+                    "rootfs": {"type": "layers", "diff_ids": [layer["digest"]]}}  # fmt: skip
+    if variant:
+        image_config["variant"] = variant
+    config = put(json.dumps(image_config).encode(), config_type)
     manifest = json.dumps(
-        {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config, "layers": [layer]}
+        {"schemaVersion": 2, "mediaType": manifest_type, "config": config, "layers": [layer]}
     ).encode()
-    descriptor = put(manifest, OCI_MANIFEST)
+    descriptor = put(manifest, manifest_type)
+    if nested:
+        descriptor["platform"] = {"architecture": arch, "os": "linux"}
+        manifest = json.dumps(
+            {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [descriptor]}
+        ).encode()
+        descriptor = put(manifest, OCI_INDEX)
     descriptor["annotations"] = {REF_NAME: tag}
     (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [descriptor]}))
     (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
@@ -313,21 +374,25 @@ class Bundle:
             {"kind": "deb", "name": "runc", "version": "1.1.5", "path": "debs/x/runc.deb"},
             {"kind": "binary", "name": "kubeadm", "version": "v1.33.1", "path": "files/k"},
         ]
-        self.manifests = {}  # image -> manifest bytes
+        self.manifests = {}  # (image, arch) -> manifest bytes
 
-    def image(self, name, tag, payload=None, digest=None):
+    def image(self, name, tag, payload=None, digest=None, arch="amd64", **archive):
         """An image entry and its archive; ``digest`` overrides the one recorded."""
         registry, path, _tag = bundle.split_image(f"{name}:{tag}")
-        rel = bundle.image_archive_path(registry, path, tag)
+        rel = bundle.image_archive_path(registry, path, tag, arch)
         full = self.root / rel
         full.parent.mkdir(parents=True, exist_ok=True)
-        real, manifest = oci_archive(full, tag, payload or f"{name}:{tag}".encode())
-        self.manifests[f"{name}:{tag}"] = manifest
-        entry = {"kind": "image", "name": name, "version": tag, "arch": "amd64", "path": rel}
+        payload = payload or f"{name}:{tag} for {arch}".encode()
+        real, manifest = oci_archive(full, tag, payload, arch=arch, **archive)
+        self.manifests[(f"{name}:{tag}", arch)] = manifest
+        entry = {"kind": "image", "name": name, "version": tag, "arch": arch, "path": rel}
         entry.update(sha256=bundle.sha256_file(full), digest=digest or real, source="test")
         self.artifacts.append(entry)
         self.write()
         return entry
+
+    def manifest(self, image, arch="amd64"):
+        return self.manifests[(image, arch)]
 
     def write(self):
         self.root.mkdir(parents=True, exist_ok=True)
@@ -401,8 +466,8 @@ def test_missing_images_are_loaded_then_a_second_run_changes_nothing(
     ]  # fmt: skip
     # The registry serves the manifests the archives hold, under the path without the host.
     assert registry.manifests == {
-        ("pause", "3.10"): two_images.manifests["registry.k8s.io/pause:3.10"],
-        ("library/busybox", "1.36.1"): two_images.manifests["docker.io/library/busybox:1.36.1"],
+        ("pause", "3.10"): two_images.manifest("registry.k8s.io/pause:3.10"),
+        ("library/busybox", "1.36.1"): two_images.manifest("docker.io/library/busybox:1.36.1"),
     }
     heads = [r for r in registry.requests if r[0] == "HEAD"]
     # Each image is looked up before loading and checked again after.
@@ -427,10 +492,10 @@ def test_missing_images_are_loaded_then_a_second_run_changes_nothing(
 
 
 def test_present_images_are_skipped_and_a_stale_tag_is_loaded(two_images, registry, pki, skopeo):
-    registry.manifests[("pause", "3.10")] = two_images.manifests["registry.k8s.io/pause:3.10"]
+    registry.manifests[("pause", "3.10")] = two_images.manifest("registry.k8s.io/pause:3.10")
     old = Bundle(two_images.root.parent / "old")
     old.image("docker.io/library/busybox", "1.36.1", payload=b"an older build")
-    stale = old.manifests["docker.io/library/busybox:1.36.1"]
+    stale = old.manifest("docker.io/library/busybox:1.36.1")
     registry.manifests[("library/busybox", "1.36.1")] = stale
     target = f"{registry.address}/library/busybox:1.36.1"
 
@@ -448,7 +513,7 @@ def test_a_registry_port_in_the_image_name(tmp_path, registry, pki, skopeo):
     find it."""
     content = Bundle(tmp_path / "bundle")
     entry = content.image("registry.example:5000/team/app", "v1")
-    assert entry["path"] == "images/registry.example:5000/team/app/v1.oci.tar"
+    assert entry["path"] == "images/registry.example:5000/team/app/v1/amd64.oci.tar"
     result = run(args(content, registry, pki, skopeo))
     assert not result.get("failed"), result.get("msg")
     assert result["missing"] == [f"{registry.address}/team/app:v1"]
@@ -461,7 +526,7 @@ def test_a_registry_port_in_the_image_name(tmp_path, registry, pki, skopeo):
 def test_check_mode_reports_what_would_be_loaded_and_loads_nothing(
     two_images, registry, pki, skopeo
 ):
-    registry.manifests[("pause", "3.10")] = two_images.manifests["registry.k8s.io/pause:3.10"]
+    registry.manifests[("pause", "3.10")] = two_images.manifest("registry.k8s.io/pause:3.10")
     result = run(args(two_images, registry, pki, skopeo), check_mode=True)
     assert result["changed"] is True
     assert result["missing"] == [f"{registry.address}/library/busybox:1.36.1"]
@@ -502,7 +567,7 @@ def test_a_digest_other_than_the_manifests_is_named(two_images, registry, pki, s
     wrong = digest_of(b"not this image")
     two_images.artifacts[2]["digest"] = wrong
     two_images.write()
-    real = digest_of(two_images.manifests["registry.k8s.io/pause:3.10"])
+    real = digest_of(two_images.manifest("registry.k8s.io/pause:3.10"))
     result = run(args(two_images, registry, pki, skopeo))
     target = f"{registry.address}/pause:3.10"
     assert result["failed"] is True
@@ -531,7 +596,7 @@ def test_a_bad_archive_is_named_and_stops_the_load(two_images, registry, pki, sk
     target = f"{registry.address}/pause:3.10"
     assert result["failed"] is True
     assert result["msg"].startswith(
-        f"loading images/registry.k8s.io/pause/3.10.oci.tar into {target} failed: "
+        f"loading images/registry.k8s.io/pause/3.10/amd64.oci.tar into {target} failed: "
     )
     assert says in result["msg"]
     assert result["missing"] == [target]
@@ -544,7 +609,7 @@ def test_an_archive_missing_from_the_bundle_is_named(two_images, registry, pki, 
     result = run(args(two_images, registry, pki, skopeo))
     assert result["failed"] is True
     assert result["msg"] == (
-        "images/docker.io/library/busybox/1.36.1.oci.tar is not in the bundle: cannot load "
+        "images/docker.io/library/busybox/1.36.1/amd64.oci.tar is not in the bundle: cannot load "
         f"{registry.address}/library/busybox:1.36.1"
     )
     assert [c["argv"][-1] for c in skopeo.calls()] == [f"docker://{registry.address}/pause:3.10"]
@@ -568,7 +633,7 @@ def test_skopeo_trusts_only_the_cert_dir(two_images, registry, pki, skopeo, tmp_
     result = run(args(two_images, registry, (pki[0], empty), skopeo))
     assert result["failed"] is True
     assert "CERTIFICATE_VERIFY_FAILED" in result["msg"]
-    assert result["msg"].startswith("loading images/registry.k8s.io/pause/3.10.oci.tar into ")
+    assert result["msg"].startswith("loading images/registry.k8s.io/pause/3.10/amd64.oci.tar into ")
 
 
 @pytest.mark.parametrize("status", [401, 500])
@@ -616,3 +681,322 @@ def test_an_image_name_without_its_registry_is_refused(tmp_path, registry, pki, 
     assert result["failed"] is True
     assert result["msg"].startswith("image 'pause:3.10': name the registry")
     assert registry.requests == []
+
+
+# --- several architectures: an image index under the tag ----------------------------------
+
+
+@pytest.fixture
+def multiarch(tmp_path):
+    """pause for amd64 and arm64 (its config naming variant v8, as arm64 images do), busybox
+    for amd64 only."""
+    content = Bundle(tmp_path / "bundle")
+    content.image("registry.k8s.io/pause", "3.10", arch="amd64")
+    content.image("registry.k8s.io/pause", "3.10", arch="arm64", variant="v8")
+    content.image("docker.io/library/busybox", "1.36.1")
+    return content
+
+
+def entry_of(content, image, arch):
+    name, tag = image.rsplit(":", 1)
+    (entry,) = [
+        a for a in content.artifacts
+        if a["name"] == name and a.get("version") == tag and a.get("arch") == arch
+    ]  # fmt: skip
+    return entry
+
+
+def pull(registry, path, tag, arch):
+    """What a containerd of ``arch`` gets: the tag's manifest, through the index when it is one
+    (the descriptor whose platform is linux/<arch>), fetched by digest as containerd does."""
+    data = registry.lookup(path, tag)
+    document = json.loads(data)
+    if document.get("mediaType") not in INDEX_TYPES:
+        return data
+    (desc,) = [
+        d for d in document["manifests"]
+        if d["platform"]["os"] == "linux" and d["platform"]["architecture"] == arch
+    ]  # fmt: skip
+    child = registry.lookup(path, desc["digest"])
+    assert digest_of(child) == desc["digest"] and len(child) == desc["size"]
+    return child
+
+
+def test_an_image_of_two_architectures_is_served_as_an_index(multiarch, registry, pki, skopeo):
+    reg = registry.address
+    pause, busybox = f"{reg}/pause:3.10", f"{reg}/library/busybox:1.36.1"
+    result = run(args(multiarch, registry, pki, skopeo))
+    assert not result.get("failed"), result.get("msg")
+    assert result["changed"] is True
+    assert result["images"] == [pause, busybox]
+    assert result["indexes"] == [pause]
+    assert result["missing"] == [pause, busybox]
+
+    # Each architecture's archive goes to its helper tag; busybox (one architecture) directly.
+    amd64, arm64, bb = (multiarch.root / a["path"] for a in multiarch.artifacts[2:])
+    assert amd64.name == "amd64.oci.tar" and arm64.name == "arm64.oci.tar"
+    assert amd64.parent == arm64.parent == multiarch.root / "images/registry.k8s.io/pause/3.10"
+    assert [(c["argv"][-2:], c["cwd"]) for c in skopeo.calls()] == [
+        (["oci-archive:amd64.oci.tar:3.10", f"docker://{reg}/pause:3.10-linux-amd64"],
+         str(amd64.parent)),
+        (["oci-archive:arm64.oci.tar:3.10", f"docker://{reg}/pause:3.10-linux-arm64"],
+         str(arm64.parent)),
+        (["oci-archive:amd64.oci.tar:1.36.1", f"docker://{busybox}"], str(bb.parent)),
+    ]  # fmt: skip
+    assert sorted(registry.manifests) == [
+        ("library/busybox", "1.36.1"),
+        ("pause", "3.10"),
+        ("pause", "3.10-linux-amd64"),
+        ("pause", "3.10-linux-arm64"),
+    ]
+
+    # The tag serves an OCI image index listing both manifests with their platforms.
+    index_puts = [
+        r for r in registry.writes() if r == ("PUT", "/v2/pause/manifests/3.10", OCI_INDEX)
+    ]
+    assert len(index_puts) == 1
+    amd64_manifest = multiarch.manifest("registry.k8s.io/pause:3.10", "amd64")
+    arm64_manifest = multiarch.manifest("registry.k8s.io/pause:3.10", "arm64")
+    assert json.loads(registry.manifests[("pause", "3.10")]) == {
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [
+            {"mediaType": OCI_MANIFEST, "digest": digest_of(amd64_manifest),
+             "size": len(amd64_manifest), "platform": {"architecture": "amd64", "os": "linux"}},
+            {"mediaType": OCI_MANIFEST, "digest": digest_of(arm64_manifest),
+             "size": len(arm64_manifest),
+             "platform": {"architecture": "arm64", "os": "linux", "variant": "v8"}},
+        ],
+    }  # fmt: skip
+    # The digests are the ones manifest.json records: a node of each architecture gets its own.
+    for arch, manifest in (("amd64", amd64_manifest), ("arm64", arm64_manifest)):
+        assert entry_of(multiarch, "registry.k8s.io/pause:3.10", arch)["digest"] == digest_of(
+            manifest
+        )
+        assert pull(registry, "pause", "3.10", arch) == manifest
+    assert registry.manifests[("library/busybox", "1.36.1")] == multiarch.manifest(
+        "docker.io/library/busybox:1.36.1"
+    )
+
+    registry.requests.clear()
+    again = run(args(multiarch, registry, pki, skopeo))
+    assert not again.get("failed"), again.get("msg")
+    assert again["changed"] is False
+    assert again["missing"] == []
+    assert again["images"] == [pause, busybox]
+    assert len(skopeo.calls()) == 3
+    assert registry.writes() == []
+    # The index read, each listed manifest checked by digest, busybox's tag looked up.
+    assert [(m, p) for m, p, _a in registry.requests] == [
+        ("GET", "/v2/pause/manifests/3.10"),
+        ("HEAD", f"/v2/pause/manifests/{digest_of(amd64_manifest)}"),
+        ("HEAD", f"/v2/pause/manifests/{digest_of(arm64_manifest)}"),
+        ("HEAD", "/v2/library/busybox/manifests/1.36.1"),
+    ]
+
+
+def index_of(content, image, arches, sizes=None, **changes):
+    """An index as a registry might serve it for ``image``; ``changes`` replace digests,
+    ``sizes`` sizes (by architecture)."""
+    manifests = []
+    for arch in arches:
+        data = content.manifest(image, arch)
+        manifests.append(
+            {"mediaType": OCI_MANIFEST, "digest": changes.get(arch, digest_of(data)),
+             "size": (sizes or {}).get(arch, len(data)),
+             "platform": {"architecture": arch, "os": "linux"}}
+        )  # fmt: skip
+    return json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests}).encode()
+
+
+@pytest.mark.parametrize(
+    ("serve", "missing"),
+    [
+        ("nothing", True),
+        ("the amd64 image alone", True),  # what a single-architecture bundle loaded
+        ("an index of amd64 only", True),
+        ("an index of another arm64 image", True),
+        ("an index whose arm64 image the registry lacks", True),
+        ("an index giving a wrong size", True),
+        ("the index, both images present", False),
+    ],
+)
+def test_check_only_with_two_architectures(multiarch, registry, pki, skopeo, serve, missing):
+    image = "registry.k8s.io/pause:3.10"
+    amd64, arm64 = multiarch.manifest(image, "amd64"), multiarch.manifest(image, "arm64")
+    if serve != "nothing":
+        registry.stored[("pause", digest_of(amd64))] = amd64
+    if serve not in ("nothing", "an index whose arm64 image the registry lacks"):
+        registry.stored[("pause", digest_of(arm64))] = arm64
+    registry.manifests[("library/busybox", "1.36.1")] = multiarch.manifest(
+        "docker.io/library/busybox:1.36.1"
+    )
+    served = {
+        "nothing": None,
+        "the amd64 image alone": amd64,
+        "an index of amd64 only": index_of(multiarch, image, ["amd64"]),
+        "an index of another arm64 image": index_of(
+            multiarch, image, ["amd64", "arm64"], arm64=digest_of(b"another build")
+        ),
+        "an index whose arm64 image the registry lacks": index_of(
+            multiarch, image, ["amd64", "arm64"]
+        ),
+        "an index giving a wrong size": index_of(
+            multiarch, image, ["amd64", "arm64"], sizes={"arm64": 7}
+        ),
+        "the index, both images present": index_of(multiarch, image, ["arm64", "amd64"]),
+    }[serve]
+    if served is not None:
+        registry.manifests[("pause", "3.10")] = served
+    result = run(args(multiarch, registry, pki, skopeo, check_only=True))
+    assert not result.get("failed"), result.get("msg")
+    assert result["changed"] is False
+    assert result["missing"] == ([f"{registry.address}/pause:3.10"] if missing else [])
+    assert skopeo.calls() == []
+    assert registry.writes() == []
+
+
+def test_check_mode_with_two_architectures_loads_nothing(multiarch, registry, pki, skopeo):
+    result = run(args(multiarch, registry, pki, skopeo), check_mode=True)
+    assert result["changed"] is True
+    assert result["missing"] == [f"{registry.address}/pause:3.10",
+                                 f"{registry.address}/library/busybox:1.36.1"]  # fmt: skip
+    assert skopeo.calls() == []
+    assert registry.writes() == []
+
+
+def test_a_single_architecture_tag_becomes_an_index(multiarch, registry, pki, skopeo):
+    """The registry serves the amd64 image under the tag (an amd64-only bundle loaded it): only
+    the arm64 image is pushed, then the index replaces the tag."""
+    image = "registry.k8s.io/pause:3.10"
+    registry.manifests[("pause", "3.10")] = multiarch.manifest(image, "amd64")
+    registry.manifests[("library/busybox", "1.36.1")] = multiarch.manifest(
+        "docker.io/library/busybox:1.36.1"
+    )
+    result = run(args(multiarch, registry, pki, skopeo))
+    assert not result.get("failed"), result.get("msg")
+    assert result["missing"] == [f"{registry.address}/pause:3.10"]
+    assert [c["argv"][-1] for c in skopeo.calls()] == [
+        f"docker://{registry.address}/pause:3.10-linux-arm64"
+    ]
+    for arch in ("amd64", "arm64"):
+        assert pull(registry, "pause", "3.10", arch) == multiarch.manifest(image, arch)
+    again = run(args(multiarch, registry, pki, skopeo))
+    assert again["changed"] is False and len(skopeo.calls()) == 1
+
+
+@pytest.mark.parametrize(
+    ("media", "index_type"),
+    [(("docker", "docker"), DOCKER_LIST), (("oci", "docker"), OCI_INDEX)],
+    ids=["docker-manifests-make-a-manifest-list", "mixed-make-an-oci-index"],
+)
+def test_the_index_type_follows_the_manifests(tmp_path, registry, pki, skopeo, media, index_type):
+    content = Bundle(tmp_path / "bundle")
+    for arch, kind in zip(("amd64", "arm64"), media):
+        content.image("registry.k8s.io/pause", "3.10", arch=arch, media=kind)
+    result = run(args(content, registry, pki, skopeo))
+    assert not result.get("failed"), result.get("msg")
+    index = json.loads(registry.manifests[("pause", "3.10")])
+    assert index["mediaType"] == index_type
+    assert [d["mediaType"] for d in index["manifests"]] == [MEDIA[kind][0] for kind in media]
+    assert ("PUT", "/v2/pause/manifests/3.10", index_type) in registry.writes()
+    for arch in ("amd64", "arm64"):
+        manifest = content.manifest("registry.k8s.io/pause:3.10", arch)
+        assert pull(registry, "pause", "3.10", arch) == manifest
+    assert run(args(content, registry, pki, skopeo))["changed"] is False
+
+
+def test_the_registry_refusing_the_index_is_named(multiarch, registry, pki, skopeo):
+    registry.refuse_index = 403
+    result = run(args(multiarch, registry, pki, skopeo))
+    assert result["failed"] is True
+    assert result["msg"] == (
+        f"registry {registry.address} refused the image index for pause:3.10 (403): "
+        '{"errors":[{"code":"DENIED"}]}'
+    )
+    assert ("pause", "3.10") not in registry.manifests
+    assert len(skopeo.calls()) == 2  # the images went in; busybox was not reached
+
+
+def test_a_registry_error_on_the_index_is_named(multiarch, registry, pki, skopeo):
+    registry.forced = 500
+    result = run(args(multiarch, registry, pki, skopeo))
+    assert result["failed"] is True
+    assert result["msg"] == f"registry {registry.address} answered 500 for pause:3.10"
+    assert skopeo.calls() == []
+
+
+def add_entry(content, **entry):
+    content.artifacts.append(dict({"kind": "image", "source": "test", "sha256": "0" * 64}, **entry))
+    content.write()
+
+
+def refuse_arm64_nested(content):
+    (content.root / content.artifacts[3]["path"]).unlink()
+    entry = content.image("registry.k8s.io/pause", "3.10", arch="arm64", nested=True)
+    content.artifacts[3] = content.artifacts.pop()
+    content.write()
+    return (
+        f"{entry['path']} holds an image index, not the arm64 image: cannot list it in the "
+        "index of "
+    )
+
+
+@pytest.mark.parametrize(
+    ("damage", "says"),
+    [
+        (
+            lambda c: add_entry(c, name="registry.k8s.io/pause", version="3.10", arch="amd64",
+                                path="images/registry.k8s.io/pause/3.10/other.oci.tar",
+                                digest=digest_of(b"other")),
+            "image registry.k8s.io/pause:3.10 is listed twice for amd64: "
+            "images/registry.k8s.io/pause/3.10/amd64.oci.tar and "
+            "images/registry.k8s.io/pause/3.10/other.oci.tar",
+        ),
+        (
+            lambda c: c.image("registry.k8s.io/pause", "3.10-linux-arm64"),
+            "images registry.k8s.io/pause:3.10 and registry.k8s.io/pause:3.10-linux-arm64 would "
+            "both be served as {reg}/pause:3.10-linux-arm64",
+        ),
+        (
+            lambda c: c.image("quay.io/library/busybox", "1.36.1"),
+            "images docker.io/library/busybox:1.36.1 and quay.io/library/busybox:1.36.1 would "
+            "both be served as {reg}/library/busybox:1.36.1",
+        ),
+        (
+            lambda c: add_entry(c, name="registry.k8s.io/pause", version="3.10",
+                                path="images/x.oci.tar", digest=digest_of(b"x")),
+            "image registry.k8s.io/pause:3.10: an entry without arch among several "
+            "architectures (amd64, arm64, None)",
+        ),
+        (
+            lambda c: (c.root / c.artifacts[3]["path"]).unlink(),
+            "images/registry.k8s.io/pause/3.10/arm64.oci.tar is not in the bundle: cannot load "
+            "{reg}/pause:3.10",
+        ),
+        (
+            lambda c: (c.artifacts[3].pop("digest"), c.write()),
+            "{reg}/pause:3.10: the manifest records no digest for arm64",
+        ),
+        (
+            lambda c: (c.artifacts[3].update(digest=digest_of(b"not in it")), c.write()),
+            "images/registry.k8s.io/pause/3.10/arm64.oci.tar: no blobs/sha256/"
+            f"{hashlib.sha256(b'not in it').hexdigest()} in the archive",
+        ),
+        (refuse_arm64_nested, None),
+    ],
+    ids=["arch-twice", "helper-tag-taken", "same-path-two-registries", "no-arch", "no-archive",
+         "no-digest", "digest-not-in-archive", "archive-holds-an-index"],
+)  # fmt: skip
+def test_a_bad_multiarch_image_is_refused_before_any_change(
+    multiarch, registry, pki, skopeo, damage, says
+):
+    said = damage(multiarch)
+    result = run(args(multiarch, registry, pki, skopeo))
+    assert result["failed"] is True
+    if says is None:
+        assert result["msg"] == said + f"{registry.address}/pause:3.10"
+    else:
+        assert result["msg"].endswith(says.format(reg=registry.address)), result["msg"]
+    assert skopeo.calls() == []
+    assert registry.writes() == []
