@@ -1092,7 +1092,7 @@ def main():
     link_items = module.params["links"] or []
     if not file_items and not dir_items and not link_items:
         module.fail_json(
-            msg="file_bundle: nothing to do: give at least one item in files or directories"
+            msg="file_bundle: nothing to do: give at least one item in files, directories or links"
         )
 
     errors = []

@@ -810,7 +810,7 @@ def test_same_path_as_directory_and_file_is_refused(tmp_path):
 def test_files_without_directories_and_nothing_at_all(tmp_path):
     result = run({"files": [], "directories": []})
     assert result["failed"] is True
-    assert "give at least one item in files or directories" in result["msg"]
+    assert "give at least one item in files, directories or links" in result["msg"]
     result = run({"directories": [directory(tmp_path / "d")]})
     assert result["changed"] is True
     assert result["files"] == []
