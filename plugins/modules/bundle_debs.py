@@ -281,9 +281,12 @@ def main():
                 src = os.path.join(archives, filename)
                 actual = sha256_file(src) if os.path.isfile(src) else "missing"
                 if actual != sha:
+                    # Dropped from apt's cache, so the next run downloads it afresh.
+                    if os.path.isfile(src):
+                        os.unlink(src)
                     raise BundleError(
                         f"deb {local} ({suite}): checksum mismatch: sha256 {actual}, Debian's "
-                        f"signed index says {sha}"
+                        f"signed index says {sha}; the file was discarded, run again to fetch it"
                     )
                 copy_file(src, os.path.join(repo, local))
         keep = {item[1] for item in wanted} | set(REPO_INDEX_FILES)

@@ -510,15 +510,21 @@ def test_a_cached_package_not_matching_the_signed_index_aborts_naming_it(
     # apt-get takes a cached file of the right size as downloaded; the module checks it.
     cached = tmp_path / "state" / "cache" / "archives" / "libc_1.0_amd64.deb"
     cached.write_bytes(b"libc 1.0 amdXX\n")
+    bad = sha(cached)
     result = run(module_args)
     assert result["failed"] is True
     good = sha(app_archive.files[("libc", "1.0", "amd64")])
     assert result["msg"] == (
-        f"deb libc_1.0_amd64.deb ({SUITE}): checksum mismatch: sha256 {sha(cached)}, "
-        f"Debian's signed index says {good}"
+        f"deb libc_1.0_amd64.deb ({SUITE}): checksum mismatch: sha256 {bad}, "
+        f"Debian's signed index says {good}; the file was discarded, run again to fetch it"
     )
     assert result["fetched"] == [f"debs/{SUITE}/libc_1.0_amd64.deb"]
     assert not (repo(tmp_path) / "libc_1.0_amd64.deb").exists()
+    # The bad file left apt's cache: the next run fetches the real one.
+    assert not cached.exists()
+    result = run(module_args)
+    assert result.get("failed") is not True, result.get("msg")
+    assert sha(repo(tmp_path) / "libc_1.0_amd64.deb") == good
 
 
 def test_a_pool_file_not_matching_the_index_is_refused(tmp_path, app_archive, keyring, apt_log):
