@@ -1,24 +1,13 @@
 """Preflight with ``offline: true``, run for real against this machine with a synthetic bundle.
 
-The playbook is preflight followed by a play that writes a marker file: a bundle lacking
-something must stop the run in preflight, so the marker never appears (no host task ran).
-Facts of the pretended hosts (Debian trixie on x86_64) are given as extra variables.
+Through conftest's preflight_then_change: a bundle lacking something must stop the run in
+preflight, so the next phase's marker never appears (no host task ran).
 """
 
 import json
-import sys
 
 import pytest
-import yaml
 
-FACTS = {
-    "ansible_service_mgr": "systemd",
-    "ansible_distribution": "Debian",
-    "ansible_distribution_major_version": "13",
-    "ansible_distribution_release": "trixie",
-    "ansible_architecture": "x86_64",
-    "ansible_pkg_mgr": "apt",
-}
 COMPLETE = [
     {"kind": "deb", "name": n, "version": "1", "suite": "trixie", "arch": "amd64"}
     for n in ("containerd", "containernetworking-plugins", "etcd-server", "etcd-client", "haproxy")
@@ -46,72 +35,39 @@ def make_bundle(path, artifacts, manifest_text=None):
     (path / "manifest.json").write_text(manifest_text or json.dumps(manifest))
 
 
-def run(ansible, tmp_path, artifacts=COMPLETE, manifest_text=None, offline_vars=None, extra=None):
-    bundle = tmp_path / "bundle"
-    make_bundle(bundle, artifacts, manifest_text)
-    pki = tmp_path / "pki"
-    pki.mkdir()
-    (pki / "ca.crt").write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
-    marker = tmp_path / "host-task-ran"
-    settings = {
-        "offline": True,
-        "offline_bundle_dir": str(bundle),
-        "offline_bundle_url": "http://bundle1:8080",
-        "offline_registry": "bundle1:5000",
-        "pki_store_dir": str(pki),
-    }
-    settings.update(offline_vars or {})
-    settings = {k: v for k, v in settings.items() if v is not None}
-    inventory = {
-        "all": {
-            "vars": {
-                "ansible_connection": "local",
-                "ansible_python_interpreter": sys.executable,
-                **settings,
-            },
-            "children": {
-                "control_plane": {"hosts": {"node1": {"node_ip": "192.0.2.1"}}},
-                "workers": {"hosts": {"node2": {"node_ip": "192.0.2.2", "node_name": "n2"}}},
-            },
+@pytest.fixture
+def run(preflight_then_change, tmp_path):
+    def run(artifacts=COMPLETE, manifest_text=None, offline_vars=None, extra=None):
+        bundle = tmp_path / "bundle"
+        make_bundle(bundle, artifacts, manifest_text)
+        pki = tmp_path / "pki"
+        pki.mkdir()
+        (pki / "ca.crt").write_text(
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+        )
+        settings = {
+            "offline": True,
+            "offline_bundle_dir": str(bundle),
+            "offline_bundle_url": "http://bundle1:8080",
+            "offline_registry": "bundle1:5000",
+            "pki_store_dir": str(pki),
         }
-    }
-    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inventory))
-    playbook = [
-        {"name": "Preflight", "ansible.builtin.import_playbook": "prodgrade.kubernetes.preflight"},
-        {
-            "name": "A phase that changes hosts",
-            "hosts": "control_plane:workers",
-            "gather_facts": False,
-            "tasks": [
-                {
-                    "name": "Change the host",
-                    "ansible.builtin.file": {"path": str(marker), "state": "touch", "mode": "0644"},
-                }
-            ],
-        },
-    ]
-    (tmp_path / "site.yml").write_text(yaml.safe_dump(playbook, sort_keys=False))
-    res = ansible(
-        "ansible-playbook",
-        "-i",
-        str(tmp_path / "hosts.yml"),
-        str(tmp_path / "site.yml"),
-        "-e",
-        json.dumps({**FACTS, **(extra or {})}),
-    )
-    return res, marker.exists()
+        settings.update(offline_vars or {})
+        return preflight_then_change({k: v for k, v in settings.items() if v is not None}, extra)
+
+    return run
 
 
-def test_complete_bundle_passes_and_the_next_phase_runs(ansible, tmp_path):
-    res, changed = run(ansible, tmp_path)
+def test_complete_bundle_passes_and_the_next_phase_runs(run):
+    res, changed = run()
     assert res.returncode == 0, res.stdout
     assert "holds all 6 artifacts this inventory needs" in " ".join(res.stdout.split())
     assert changed
 
 
-def test_missing_artifact_is_named_and_no_host_task_runs(ansible, tmp_path):
+def test_missing_artifact_is_named_and_no_host_task_runs(run):
     artifacts = [a for a in COMPLETE if a["name"] not in ("etcd-client", "registry.k8s.io/pause")]
-    res, changed = run(ansible, tmp_path, artifacts=artifacts)
+    res, changed = run(artifacts=artifacts)
     assert res.returncode != 0
     assert "lacks 2 artifact(s)" in res.stdout
     assert "- image registry.k8s.io/pause:3.10.1 (amd64), needed by node1, node2" in res.stdout
@@ -121,11 +77,9 @@ def test_missing_artifact_is_named_and_no_host_task_runs(ansible, tmp_path):
     assert not changed
 
 
-def test_inventory_variables_change_the_plan(ansible, tmp_path):
+def test_inventory_variables_change_the_plan(run):
     # keepalived for a VIP is not in the bundle; haproxy then only on the control plane.
-    res, changed = run(
-        ansible, tmp_path, offline_vars={"loadbalancer_mode": "vip", "etcd_package": "etcd"}
-    )
+    res, changed = run(offline_vars={"loadbalancer_mode": "vip", "etcd_package": "etcd"})
     assert res.returncode != 0
     assert "deb keepalived (trixie/amd64), needed by node1 (loadbalancer_keepalived_package)" in (
         res.stdout
@@ -134,10 +88,8 @@ def test_inventory_variables_change_the_plan(ansible, tmp_path):
     assert not changed
 
 
-def test_kubeadm_images_are_checked_only_when_asked(ansible, tmp_path):
-    res, _ = run(
-        ansible, tmp_path, artifacts=COMPLETE + KUBEADM, extra={"preflight_offline_kubeadm": True}
-    )
+def test_kubeadm_images_are_checked_only_when_asked(run):
+    res, _ = run(artifacts=COMPLETE + KUBEADM, extra={"preflight_offline_kubeadm": True})
     assert res.returncode != 0
     assert "image registry.k8s.io/coredns/coredns (any tag, amd64)" in res.stdout
     assert "kube-apiserver" not in res.stdout.split("lacks", 1)[1]
@@ -158,17 +110,17 @@ def test_kubeadm_images_are_checked_only_when_asked(ansible, tmp_path):
     ],
 )
 def test_bad_settings_or_manifest_are_refused_before_any_change(
-    ansible, tmp_path, offline_vars, manifest_text, words
+    run, offline_vars, manifest_text, words
 ):
-    res, changed = run(ansible, tmp_path, offline_vars=offline_vars, manifest_text=manifest_text)
+    res, changed = run(offline_vars=offline_vars, manifest_text=manifest_text)
     assert res.returncode != 0
     for word in words:
         assert word in res.stdout, res.stdout
     assert not changed
 
 
-def test_offline_false_reads_no_bundle(ansible, tmp_path):
-    res, changed = run(ansible, tmp_path, manifest_text="{oops", offline_vars={"offline": False})
+def test_offline_false_reads_no_bundle(run):
+    res, changed = run(manifest_text="{oops", offline_vars={"offline": False})
     # The offline tasks are skipped: the broken manifest is never read.
     assert res.returncode == 0, res.stdout
     assert "not valid JSON" not in res.stdout
