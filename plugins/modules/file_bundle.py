@@ -604,6 +604,17 @@ class Planner:
         self.seen_files = set()
         self.seen_links = set()
 
+    @staticmethod
+    def lstat_or_none(path):
+        """os.lstat(path), or None when nothing is there (missing_parents() explains a parent
+        that is not a directory)."""
+        try:
+            return os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            raise BundleError(f"cannot inspect {path}: {to_native(exc)}") from None
+
     def missing_parents(self, path):
         """Directories to create with dir_mode for ``path``, parents first."""
         missing = []
@@ -659,12 +670,7 @@ class Planner:
             create=False,
             dirs=[],
         )
-        try:
-            st = os.lstat(path)
-        except (FileNotFoundError, NotADirectoryError):
-            st = None  # missing_parents() explains a parent that is not a directory
-        except OSError as exc:
-            raise BundleError(f"cannot inspect {path}: {to_native(exc)}") from None
+        st = self.lstat_or_none(path)
 
         if st is None:
             plan["dirs"] = self.missing_parents(path)
@@ -732,12 +738,7 @@ class Planner:
             write=False,
             dirs=[],
         )
-        try:
-            st = os.lstat(dest)
-        except (FileNotFoundError, NotADirectoryError):
-            st = None  # missing_parents() explains a parent that is not a directory
-        except OSError as exc:
-            raise BundleError(f"cannot inspect {dest}: {to_native(exc)}") from None
+        st = self.lstat_or_none(dest)
 
         if st is None:
             plan["dirs"] = self.missing_parents(dest)
@@ -803,12 +804,7 @@ class Planner:
             refused=None,  # the warning, when the path is left as it is
             dirs=[],
         )
-        try:
-            st = os.lstat(path)
-        except (FileNotFoundError, NotADirectoryError):
-            st = None  # missing_parents() explains a parent that is not a directory
-        except OSError as exc:
-            raise BundleError(f"cannot inspect {path}: {to_native(exc)}") from None
+        st = self.lstat_or_none(path)
 
         if st is None:
             plan["dirs"] = self.missing_parents(path)
