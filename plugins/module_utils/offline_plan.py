@@ -55,7 +55,6 @@ ROLE_DEFAULTS = {
         "runtime_crio_package": "cri-o",
         "runtime_docker_package": "docker.io",
         "runtime_cni_plugins_package": "containernetworking-plugins",
-        "runtime_sandbox_image": "registry.k8s.io/pause:3.10.1",
     },
     "etcd": {
         "etcd_package": "etcd-server",
@@ -77,6 +76,23 @@ ROLE_DEFAULTS = {
         "kubeadm_cni_image_registry": "",
     },
 }
+# The runtime's default sandbox image follows the Kubernetes minor: the pause release kubeadm
+# uses (roles/runtime/vars/main.yml __runtime_pause_versions; tests keep them equal).
+PAUSE_VERSIONS = {
+    "1.33": "3.10",
+    "1.34": "3.10.1",
+    "1.35": "3.10.1",
+    "1.36": "3.10.2",
+    "1.37": "3.10.2",
+}
+
+
+def default_sandbox_image(minor):
+    """runtime_sandbox_image's default for a Kubernetes minor (the newest known past the table)."""
+    version = PAUSE_VERSIONS.get(minor) or PAUSE_VERSIONS[sorted(PAUSE_VERSIONS)[-1]]
+    return f"registry.k8s.io/pause:{version}"
+
+
 # Role defaults that are expressions, as they evaluate with offline: true (the only case this
 # module plans for); kubeadm_cni_manifest_url's is worked out by cni_manifest_path().
 OFFLINE_ROLE_DEFAULTS = {
@@ -222,6 +238,11 @@ def _var(hostvars, host, name):
         return value
     if name in FOLLOWS:
         return _var(hostvars, host, FOLLOWS[name])
+    if name == "runtime_sandbox_image":
+        minor = values.get("runtime_kubernetes_version") if hasattr(values, "get") else None
+        if minor is None:
+            minor = ".".join(str(_var(hostvars, host, "kubernetes_version")).split(".")[:2])
+        return default_sandbox_image(str(minor))
     return DEFAULTS[name]
 
 

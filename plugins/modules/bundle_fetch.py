@@ -139,7 +139,7 @@ EXAMPLES = r"""
         checksum_url: https://dl.k8s.io/release/v1.37.1/bin/linux/amd64/kubeadm.sha256
       - kind: image
         name: registry.k8s.io/pause
-        version: "3.10.1"
+        version: "3.10.2"
 
 - name: Add an image built on this machine (an OCI layout directory)
   prodgrade.kubernetes.bundle_fetch:

@@ -11,7 +11,7 @@ import pytest
 COMPLETE = [
     {"kind": "deb", "name": n, "version": "1", "suite": "trixie", "arch": "amd64"}
     for n in ("containerd", "containernetworking-plugins", "etcd-server", "etcd-client", "haproxy")
-] + [{"kind": "image", "name": "registry.k8s.io/pause", "version": "3.10.1", "arch": "amd64"}]
+] + [{"kind": "image", "name": "registry.k8s.io/pause", "version": "3.10.2", "arch": "amd64"}]
 KUBEADM = [
     {"kind": "binary", "name": n, "version": "1.37.1", "arch": "amd64"}
     for n in ("kubeadm", "kubelet", "kubectl")
@@ -70,7 +70,7 @@ def test_missing_artifact_is_named_and_no_host_task_runs(run):
     res, changed = run(artifacts=artifacts)
     assert res.returncode != 0
     assert "lacks 2 artifact(s)" in res.stdout
-    assert "- image registry.k8s.io/pause:3.10.1 (amd64), needed by node1, node2" in res.stdout
+    assert "- image registry.k8s.io/pause:3.10.2 (amd64), needed by node1, node2" in res.stdout
     assert "- deb etcd-client (trixie/amd64), needed by node1 (etcd_client_package)" in res.stdout
     assert "bundle_build" in res.stdout
     assert "Change the host" not in res.stdout

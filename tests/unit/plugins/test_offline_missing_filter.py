@@ -13,7 +13,7 @@ HOSTVARS = {"cp1": dict(FACTS)}
 ARTIFACTS = [
     {"kind": "deb", "name": n, "suite": "trixie", "arch": "amd64"}
     for n in ("containerd", "containernetworking-plugins", "etcd-server", "etcd-client", "haproxy")
-] + [{"kind": "image", "name": "registry.k8s.io/pause", "version": "3.10.1", "arch": "amd64"}]
+] + [{"kind": "image", "name": "registry.k8s.io/pause", "version": "3.10.2", "arch": "amd64"}]
 
 
 def bundle(tmp_path, artifacts=ARTIFACTS, key=True):

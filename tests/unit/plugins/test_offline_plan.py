@@ -49,7 +49,7 @@ COMPLETE = [
     deb("etcd-server"),
     deb("etcd-client"),
     deb("haproxy"),
-    image("registry.k8s.io/pause", "3.10.1"),
+    image("registry.k8s.io/pause", "3.10.2"),
     deb("containernetworking-plugins"),
 ]
 
@@ -83,7 +83,7 @@ def test_defaults_give_runtime_etcd_haproxy_and_pause():
     assert needs == {
         ("deb", "containerd", "trixie", "amd64"): ["cp1", "cp2", "w1"],
         ("deb", "containernetworking-plugins", "trixie", "amd64"): ["cp1", "cp2", "w1"],
-        ("image", "registry.k8s.io/pause:3.10.1", None, "amd64"): ["cp1", "cp2", "w1"],
+        ("image", "registry.k8s.io/pause:3.10.2", None, "amd64"): ["cp1", "cp2", "w1"],
         ("deb", "etcd-server", "trixie", "amd64"): ["cp1", "cp2"],
         ("deb", "etcd-client", "trixie", "amd64"): ["cp1", "cp2"],
         ("deb", "haproxy", "trixie", "amd64"): ["cp1", "cp2", "w1"],
@@ -116,7 +116,7 @@ def test_etcd_only_hosts_get_the_runtime_but_no_sandbox_image():
         "w1",
         "e1",
     ]
-    assert "e1" not in needs[("image", "registry.k8s.io/pause:3.10.1", None, "amd64")]
+    assert "e1" not in needs[("image", "registry.k8s.io/pause:3.10.2", None, "amd64")]
     assert "e1" not in needs[("deb", "haproxy", "trixie", "amd64")]
 
 
@@ -128,6 +128,20 @@ def test_suite_and_architecture_come_from_each_hosts_facts():
     needs = by_key(plan_needs(groups, hostvars))
     assert needs[("deb", "containerd", "bookworm", "arm64")] == ["w1"]
     assert needs[("deb", "containerd", "trixie", "amd64")] == ["cp1", "cp2"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "pause"),
+    [
+        ({"kubernetes_version": "1.35.4"}, "3.10.1"),
+        ({"kubernetes_version": "1.36.0"}, "3.10.2"),
+        ({"kubernetes_version": "1.37.1", "runtime_kubernetes_version": "1.34"}, "3.10.1"),
+    ],
+)
+def test_the_default_pause_image_follows_the_kubernetes_minor(settings, pause):
+    groups, hostvars = three_hosts(**settings)
+    needs = by_key(plan_needs(groups, hostvars))
+    assert ("image", f"registry.k8s.io/pause:{pause}", None, "amd64") in needs
 
 
 def test_role_variables_set_in_the_inventory_win():
@@ -237,7 +251,7 @@ def test_each_missing_artifact_is_named_with_its_hosts_and_the_fix():
     assert described == [
         ("deb containerd (bookworm/arm64)", ["w1"]),
         ("deb containernetworking-plugins (bookworm/arm64)", ["w1"]),
-        ("image registry.k8s.io/pause:3.10.1 (arm64)", ["w1"]),
+        ("image registry.k8s.io/pause:3.10.2 (arm64)", ["w1"]),
         ("deb etcd-client (trixie/amd64)", ["cp1", "cp2"]),
         ("deb haproxy (bookworm/arm64)", ["w1"]),
     ]
@@ -250,7 +264,7 @@ def test_each_missing_artifact_is_named_with_its_hosts_and_the_fix():
         "bundle_build_deb_packages += containerd, containernetworking-plugins, etcd-client, haproxy"
         in text
     )
-    assert "bundle_build_images += registry.k8s.io/pause:3.10.1" in text
+    assert "bundle_build_images += registry.k8s.io/pause:3.10.2" in text
     assert "bundle_build" in text and "Nothing was changed" in text
     assert missing_message(bundle, []) == ""
 

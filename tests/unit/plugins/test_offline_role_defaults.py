@@ -150,3 +150,23 @@ def test_default_packages_are_in_the_bundle_catalog():
         ("loadbalancer", "loadbalancer_keepalived_package"),
     ):
         assert ROLE_DEFAULTS[role][name] in node_debs, name
+
+
+def test_pause_versions_are_one_table():
+    """The runtime role's default sandbox image, the planner's and the bundle catalog's pause
+    release per Kubernetes minor are the same."""
+    from ansible_collections.prodgrade.kubernetes.plugins.module_utils.offline_plan import (
+        PAUSE_VERSIONS,
+        default_sandbox_image,
+    )
+
+    runtime_vars = yaml.safe_load((ROLES / "runtime" / "vars" / "main.yml").read_text())
+    assert runtime_vars["__runtime_pause_versions"] == PAUSE_VERSIONS
+    catalog = yaml.safe_load((ROLES / "bundle_build" / "vars" / "main.yml").read_text())
+    for minor, release in catalog["__bundle_build_releases"].items():
+        assert release["pause"] == PAUSE_VERSIONS[minor], minor
+    assert default_sandbox_image(KUBERNETES_VERSION.rsplit(".", 1)[0]).endswith(
+        ":" + PAUSE_VERSIONS[KUBERNETES_VERSION.rsplit(".", 1)[0]]
+    )
+    # A newer minor than the table knows takes the newest release.
+    assert default_sandbox_image("1.99") == "registry.k8s.io/pause:" + PAUSE_VERSIONS["1.37"]
