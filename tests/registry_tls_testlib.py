@@ -147,14 +147,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-class _TLSServer(http.server.ThreadingHTTPServer):
+class TLSServer(http.server.ThreadingHTTPServer):
+    """A threaded HTTPS server on a free port of 127.0.0.1 serving ``handler``; the handler
+    reads ``server.<name>`` for each keyword given."""
+
     daemon_threads = True
 
-    def __init__(self, context, answer):
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, context, handler, **attributes):
+        super().__init__(("127.0.0.1", 0), handler)
         self.context = context
-        self.answer = answer
-        self.paths = []
+        for name, value in attributes.items():
+            setattr(self, name, value)
 
     def finish_request(self, request, client_address):
         # The handshake runs in the request's thread; a client that gives up is not an error.
@@ -195,7 +198,7 @@ class Registry:
         if client_ca is not None:
             context.verify_mode = ssl.CERT_REQUIRED
             context.load_verify_locations(cadata=client_ca.pem)
-        self.server = _TLSServer(context, (status, headers))
+        self.server = TLSServer(context, _Handler, answer=(status, headers), paths=[])
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pytest
 from module_runner import run_module
-from registry_tls_testlib import make_ca, make_leaf, refused_port
+from registry_tls_testlib import TLSServer, make_ca, make_leaf, refused_port
 
 from ansible_collections.prodgrade.kubernetes.plugins.module_utils import bundle
 from ansible_collections.prodgrade.kubernetes.plugins.modules import bundle_registry_load
@@ -139,31 +139,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-class _TLSServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, context, registry):
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.context = context
-        self.registry = registry
-
-    def finish_request(self, request, client_address):
-        request.settimeout(10)
-        try:
-            tls = self.context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            return
-        try:
-            self.RequestHandlerClass(tls, client_address, self)
-        except (ssl.SSLError, OSError):
-            pass
-        finally:
-            tls.close()
-
-    def handle_error(self, request, client_address):
-        pass
-
-
 class Registry:
     """manifests: {(repository path, tag): manifest bytes}; stored: {(repository path, digest):
     manifest bytes} of every manifest pushed, tagged or not, as a registry keeps them;
@@ -182,7 +157,7 @@ class Registry:
             key.write_text(leaf.key_pem)
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(cert, key)
-        self.server = _TLSServer(context, self)
+        self.server = TLSServer(context, _Handler, registry=self)
         self.address = f"127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
