@@ -238,12 +238,21 @@ def _var(hostvars, host, name):
         return value
     if name in FOLLOWS:
         return _var(hostvars, host, FOLLOWS[name])
-    if name == "runtime_sandbox_image":
-        minor = values.get("runtime_kubernetes_version") if hasattr(values, "get") else None
-        if minor is None:
-            minor = ".".join(str(_var(hostvars, host, "kubernetes_version")).split(".")[:2])
-        return default_sandbox_image(str(minor))
+    if name in DERIVED:
+        return DERIVED[name](hostvars, host)
     return DEFAULTS[name]
+
+
+# Role defaults worked out from other variables of the host, as the roles' defaults do.
+DERIVED = {
+    # The minor of kubernetes_version (x.y.z).
+    "runtime_kubernetes_version": lambda hostvars, host: ".".join(
+        str(_var(hostvars, host, "kubernetes_version")).split(".")[:2]
+    ),
+    "runtime_sandbox_image": lambda hostvars, host: default_sandbox_image(
+        str(_var(hostvars, host, "runtime_kubernetes_version"))
+    ),
+}
 
 
 def cni_manifest_path(hostvars, host):
