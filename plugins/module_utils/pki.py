@@ -25,8 +25,10 @@ import datetime
 import errno
 import inspect
 import ipaddress
+import json
 import os
 import re
+import secrets
 import stat
 import tempfile
 import traceback
@@ -43,6 +45,16 @@ except ImportError:
 else:
     HAS_CRYPTOGRAPHY = True
     CRYPTOGRAPHY_IMPORT_ERROR = None
+
+from ansible_collections.prodgrade.kubernetes.plugins.module_utils.pki_recover import (
+    RECOVERY_RECORD,
+)
+from ansible_collections.prodgrade.kubernetes.plugins.module_utils.pki_trust import (
+    HOST_MARKER,
+    STORE_MARKER,
+    TRUST_FILES,
+    marker_content,
+)
 
 ROTATE_CA_URL = "https://kubernetes.io/docs/tasks/tls/manual-rotation-of-ca-certificates/"
 
@@ -66,6 +78,7 @@ DEFAULTS = {
     "etcd_owner": "etcd",
     "servers": [],
     "servers_only": False,
+    "host_files_only": False,
 }
 DEFAULT_API_PORT = 6443
 # Upper bound of the *_days options (100 years); X.509 dates end in 9999.
@@ -845,6 +858,9 @@ def host_files(cfg, with_ca_key=None):
     for node in cfg.nodes:
         add(node.host, "ca.crt", f"{pki}/ca.crt", CERT_MODE)
         add(node.host, f"{host_dir(node.host)}/kubelet.conf", f"{kube}/kubelet.conf", KEY_MODE)
+    # Which store wrote the host's trust: read back by the pki role's guard (pki_trust).
+    for host in result:
+        add(host, STORE_MARKER, f"{pki}/{HOST_MARKER}", CERT_MODE)
     return {host: list(files.values()) for host, files in result.items()}
 
 
@@ -1212,6 +1228,7 @@ class CAState:
         self.rewrite_key = False
         self.authority_key_identifier = None
         self.hash = None
+        self.key_lost = False
 
     def attach(self, cert, key, pem):
         self.cert = cert
@@ -1252,6 +1269,7 @@ class _Run:
         self.chmods = {}  # store path -> mode
         self.entries = []
         self.cas = {}
+        self.lost_keys = set()
 
     # -- reading
 
@@ -1355,12 +1373,17 @@ def _inspect_ca(run, ca):
                 f"external_ca is true but the key of {cert_full} is missing: copy the CA private "
                 f"key to {key_full}; the module needs it to sign the certificates."
             )
+        elif ca.name in run.lost_keys:
+            # Recovered from the hosts, which never held this key: the CA still verifies the
+            # leaves it signed, but cannot sign new ones (_process_leaf refuses those).
+            ca.key_lost = True
         else:
             run.problems.append(
-                f"{cert_full} exists but its key {key_full} is missing: restore the key, or "
-                "remove the certificate to create a new CA (every certificate it signed is then "
-                "reissued and the cluster must trust the new CA)."
+                f"{cert_full} exists but its key {key_full} is missing: restore the store from "
+                "its backup (prodgrade.kubernetes.pki_store_restore). Removing the certificate "
+                "would create a new CA that the running cluster does not trust."
             )
+    if key_file is None and not ca.key_lost:
         return
     try:
         cert = _load_cert(cert_file.data)
@@ -1406,6 +1429,16 @@ def _inspect_ca(run, ca):
                 ok = False
         except x509.ExtensionNotFound:
             pass
+    if ca.key_lost:
+        if ok:
+            ca.attach(cert, None, cert_file.data)
+            run.warnings.append(
+                f"The {ca.name} key is lost (the store was recovered from the hosts, which never "
+                f"held it): certificates it signed are checked and kept, but none can be issued "
+                f"or renewed until the {ca.name} is replaced, see {ROTATE_CA_URL} and "
+                "docs/pki.md, 'When the store is lost'."
+            )
+        return
     passphrase = cfg.ca_key_passphrase
     try:
         key, encrypted = load_private_key(key_file.data, passphrase)
@@ -1460,6 +1493,15 @@ def _inspect_sa(run):
     """Check sa.key / sa.pub; return (action, reason, key or None)."""
     key_file = run.read(SA_KEY)
     pub_file = run.read(SA_PUB)
+    if key_file is None and pub_file is not None:
+        # A new pair would invalidate every service-account token the cluster has issued.
+        run.problems.append(
+            f"{run.full(SA_PUB)} exists but {run.full(SA_KEY)} is missing: restore the store "
+            "from its backup (prodgrade.kubernetes.pki_store_restore) or recover sa.key from a "
+            "control-plane host (prodgrade.kubernetes.pki_store_recover). Remove sa.pub only to "
+            "start a new service-account key, which invalidates every token already issued."
+        )
+        return None, None, None
     if key_file is None:
         return "issued", "missing", None
     try:
@@ -1603,6 +1645,13 @@ def _process_leaf(run, leaf):
         )
         return
     reason = "; ".join(reasons)
+    if ca.key_lost:
+        run.problems.append(
+            f"{leaf.name} must be issued ({reason}) but the {ca.name} key is lost (the store was "
+            f"recovered from the hosts, which never held it): replace the {ca.name}, see "
+            f"{ROTATE_CA_URL} and docs/pki.md, 'When the store is lost'."
+        )
+        return
     if run.check_mode:
         for path in leaf.files:
             run.writes[path] = (None, None)
@@ -1711,6 +1760,51 @@ def _plan_sa(run, action, reasons, key):
     run.entry("sa", SA_KEY, "kept", "; ".join(notes) or None, None, [], None)
 
 
+def _lost_keys(run):
+    """The CAs whose keys ``recovery.json`` (written by pki_store_recover) says are lost."""
+    state = run.read(RECOVERY_RECORD)
+    if state is None:
+        return set()
+    try:
+        lost = json.loads(state.data.decode("utf-8")).get("lost_keys") or []
+    except (ValueError, AttributeError):
+        run.problems.append(
+            f"{run.full(RECOVERY_RECORD)} is not the JSON pki_store_recover writes: restore it."
+        )
+        return set()
+    return {name for name in lost if isinstance(name, str)}
+
+
+def _planned_bytes(run, rel):
+    """The bytes ``rel`` will hold after this run; None when not known (check mode) or absent."""
+    if rel in run.writes:
+        return run.writes[rel][0]
+    current = run.read(rel)
+    return current.data if current is not None else None
+
+
+def _plan_marker(run):
+    """Keep ``trust.json``: the store's id (made once) and the fingerprints of its trust.
+
+    The pki role installs it on every host, where the guard reads it back to name the store
+    that wrote a host's files. Unknown in check mode while a CA or key is still to be made.
+    """
+    if any(run.writes.get(rel, (True,))[0] is None for _, rel in TRUST_FILES):
+        run.writes[STORE_MARKER] = (None, None)
+        return
+    store_id = None
+    current = run.read(STORE_MARKER)
+    if current is not None:
+        try:
+            store_id = json.loads(current.data.decode("utf-8")).get("store_id")
+        except (ValueError, AttributeError):
+            store_id = None
+    if not isinstance(store_id, str) or not re.fullmatch(r"[0-9a-f]{32}", store_id):
+        store_id = secrets.token_hex(16)
+    trust = {name: _planned_bytes(run, rel) for name, rel in TRUST_FILES}
+    run.want(STORE_MARKER, marker_content(store_id, run.cfg.cluster_name, trust), CERT_MODE)
+
+
 def _store_dirs(run, paths):
     """The store directories the files need, parents first, and the problems in the way."""
     wanted = {"."}
@@ -1765,6 +1859,17 @@ def converge(params, check_mode=False):
     if not HAS_CRYPTOGRAPHY:
         raise PKIError("The Python library cryptography is required on the controller.")
     cfg = build_config(params)
+    if params.get("host_files_only"):
+        # Where each store file goes on each host, without reading the store
+        # (pki_store_recover fetches them back from there).
+        with_ca_key = distribute_ca_keys(cfg)
+        return {
+            "changed": False,
+            "distribute_ca_keys": with_ca_key,
+            "host_files": host_files(cfg, with_ca_key),
+            "store": cfg.store,
+            "warnings": [],
+        }
     run = _Run(cfg, check_mode)
     leaves = plan_leaves(cfg)
 
@@ -1778,6 +1883,7 @@ def converge(params, check_mode=False):
     if run.problems:
         raise PKIError(" ".join(run.problems))
 
+    run.lost_keys = _lost_keys(run)
     for name, cert_path, key_path, cn in cas:
         ca = CAState(name, cert_path, key_path, cn)
         run.cas[name] = ca
@@ -1795,6 +1901,8 @@ def converge(params, check_mode=False):
         _process_leaf(run, leaf)
     if run.problems:
         raise PKIError(" ".join(run.problems))
+    if not cfg.servers_only:
+        _plan_marker(run)
 
     dirs_to_fix = [(path, mode) for path, mode in dirs if mode != DIR_MODE]
     changed = bool(run.writes or run.chmods or dirs_to_fix)

@@ -222,6 +222,13 @@ options:
         of an air-gapped site). A later full run keeps the CA and these certificates.
     type: bool
     default: false
+  host_files_only:
+    description:
+      - Return only RV(host_files) and RV(distribute_ca_keys), computed from the inputs; the
+        store is neither read nor written. The C(pki_store_recover) playbook uses it to fetch
+        each store file back from the hosts that hold it.
+    type: bool
+    default: false
   key_algorithm:
     description:
       - The algorithm of every key the module creates. V(ecdsa) is ECDSA on curve P-256.
@@ -546,6 +553,7 @@ def main():
                 ),
             ),
             servers_only=dict(type="bool", default=False),
+            host_files_only=dict(type="bool", default=False),
             key_algorithm=dict(
                 type="str", choices=list(KEY_ALGORITHMS), default=DEFAULTS["key_algorithm"]
             ),

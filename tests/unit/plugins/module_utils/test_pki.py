@@ -251,7 +251,7 @@ def expected_store_files(cps=("cp1", "cp2", "cp3"), etcd=("cp1", "cp2", "cp3"), 
         "front-proxy-ca.key", "sa.key", "sa.pub", "apiserver-kubelet-client.crt",
         "apiserver-kubelet-client.key", "apiserver-etcd-client.crt", "apiserver-etcd-client.key",
         "front-proxy-client.crt", "front-proxy-client.key", "etcd/healthcheck-client.crt",
-        "etcd/healthcheck-client.key", "admin.conf", "super-admin.conf",
+        "etcd/healthcheck-client.key", "admin.conf", "super-admin.conf", "trust.json",
     }  # fmt: skip
     for host in cps:
         files |= {f"hosts/{host}/apiserver.crt", f"hosts/{host}/apiserver.key"}
@@ -372,7 +372,7 @@ def test_first_run_creates_the_whole_layout_with_modes(store, built):
     assert files == expected_store_files()
     for rel in files:
         mode = stat.S_IMODE(os.stat(store / rel).st_mode)
-        wanted = 0o644 if rel.endswith((".crt", ".pub")) else 0o600
+        wanted = 0o644 if rel.endswith((".crt", ".pub", ".json")) else 0o600
         assert mode == wanted, rel
     for directory, dirs, _ in os.walk(store):
         for name in [".", *dirs]:
@@ -943,6 +943,7 @@ def test_adding_a_node_issues_only_its_kubelet_conf(store, built, clock):
     assert [entry["dest"] for entry in result["host_files"]["worker3"]] == [
         "/etc/kubernetes/pki/ca.crt",
         "/etc/kubernetes/kubelet.conf",
+        "/etc/kubernetes/pki/prodgrade-trust.json",
     ]
 
 
@@ -1528,6 +1529,13 @@ def test_host_files_of_a_worker(store, built):
             "owner": "root",
             "group": "root",
         },
+        {
+            "src": f"{store}/trust.json",
+            "dest": "/etc/kubernetes/pki/prodgrade-trust.json",
+            "mode": "0644",
+            "owner": "root",
+            "group": "root",
+        },
     ]
 
 
@@ -1555,6 +1563,7 @@ def test_host_files_of_the_first_control_plane_host(store, built):
         f"{pki_dir}/etcd/peer.key": ("hosts/cp1/etcd/peer.key", "0600", "etcd"),
         f"{pki_dir}/etcd/healthcheck-client.crt": ("etcd/healthcheck-client.crt", "0644", "etcd"),
         f"{pki_dir}/etcd/healthcheck-client.key": ("etcd/healthcheck-client.key", "0600", "etcd"),
+        f"{pki_dir}/prodgrade-trust.json": ("trust.json", "0644", "root"),
     }  # fmt: skip
     for name in ("apiserver-kubelet-client", "apiserver-etcd-client", "front-proxy-client"):
         expected[f"{pki_dir}/{name}.crt"] = (f"{name}.crt", "0644", "root")
@@ -1613,7 +1622,8 @@ def test_host_files_of_separate_etcd_hosts_and_custom_dirs(store, clock):
             ("etcd/healthcheck-client.crt", "etcd/healthcheck-client.crt", "0644"),
             ("etcd/healthcheck-client.key", "etcd/healthcheck-client.key", "0600"),
         )
-    ]  # fmt: skip
+    ] + [{"src": f"{store}/trust.json", "dest": "/srv/k8s/pki/prodgrade-trust.json",
+          "mode": "0644", "owner": "root", "group": "root"}]  # fmt: skip
     cp2 = dests(result, "cp2")
     assert "/srv/k8s/pki/etcd/server.crt" not in cp2
     assert cp2["/srv/k8s/pki/etcd/ca.crt"]["owner"] == "root"
@@ -1671,7 +1681,11 @@ def test_host_files_properties(inventory):
         assert has_ca_key == (host in cps and distribute)
         assert ("/etc/kubernetes/super-admin.conf" in dest_list) == (host == cps[0])
         if host not in cps and host not in etcd:
-            assert dest_list == ["/etc/kubernetes/pki/ca.crt", "/etc/kubernetes/kubelet.conf"]
+            assert dest_list == [
+                "/etc/kubernetes/pki/ca.crt",
+                "/etc/kubernetes/kubelet.conf",
+                "/etc/kubernetes/pki/prodgrade-trust.json",
+            ]
         keys = [d for d in dest_list if d.endswith(".key")]
         if host not in cps:
             assert all(d.startswith("/etc/kubernetes/pki/etcd/") for d in keys), host

@@ -207,6 +207,7 @@ def test_host_files_follow_the_directory_options(store, clock):
     assert [item["dest"] for item in result["host_files"]["worker1"]] == [
         "/opt/k8s/pki/ca.crt",
         "/opt/k8s/kubelet.conf",
+        "/opt/k8s/pki/prodgrade-trust.json",
     ]
     etcd_files = [i for i in result["host_files"]["cp1"] if i["dest"].endswith("etcd/server.key")]
     assert etcd_files == [
