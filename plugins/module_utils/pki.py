@@ -30,7 +30,6 @@ import os
 import re
 import secrets
 import stat
-import tempfile
 import traceback
 
 try:
@@ -55,6 +54,7 @@ from ansible_collections.prodgrade.kubernetes.plugins.module_utils.pki_trust imp
     TRUST_FILES,
     marker_content,
 )
+from ansible_collections.prodgrade.kubernetes.plugins.module_utils.store_files import write_atomic
 
 ROTATE_CA_URL = "https://kubernetes.io/docs/tasks/tls/manual-rotation-of-ca-certificates/"
 
@@ -1835,22 +1835,6 @@ def _store_dirs(run, paths):
     return result
 
 
-def _write_atomic(path, data, mode):
-    """Write ``data`` to ``path`` through a temporary file in the same directory."""
-    fd, tmp = tempfile.mkstemp(prefix=".pki-", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), mode)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def converge(params, check_mode=False):
     """Bring the store in line with ``params``; return the module result (plus ``warnings``).
 
@@ -1914,7 +1898,7 @@ def converge(params, check_mode=False):
                     os.makedirs(path, DIR_MODE, exist_ok=True)
                 os.chmod(path, DIR_MODE)
             for rel, (data, mode) in run.writes.items():
-                _write_atomic(run.full(rel), data, mode)
+                write_atomic(run.full(rel), data, mode)
                 written.append(rel)
             for rel, mode in run.chmods.items():
                 os.chmod(run.full(rel), mode)

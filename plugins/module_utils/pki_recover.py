@@ -18,9 +18,13 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import tempfile
 
 from ansible_collections.prodgrade.kubernetes.plugins.module_utils.pki_trust import STORE_MARKER
+from ansible_collections.prodgrade.kubernetes.plugins.module_utils.store_files import (
+    PRIVATE_DIR_MODE,
+    make_private_dirs,
+    write_atomic,
+)
 
 # (name, certificate, key) of what a store cannot work without.
 CA_FILES = (
@@ -30,35 +34,10 @@ CA_FILES = (
     ("sa", "sa.pub", "sa.key"),
 )
 RECOVERY_RECORD = "recovery.json"
-DIR_MODE = 0o700
 
 
 class RecoverError(ValueError):
     """The store cannot be rebuilt as asked; the message says why and what to do."""
-
-
-def _make_dirs(path):
-    """Create ``path`` and its missing parents, each 0700 (makedirs gives parents 0755)."""
-    if not os.path.isdir(path):
-        _make_dirs(os.path.dirname(path))
-        os.mkdir(path, DIR_MODE)
-        os.chmod(path, DIR_MODE)
-
-
-def _write(path, data, mode):
-    _make_dirs(os.path.dirname(path))
-    fd, tmp = tempfile.mkstemp(prefix=".pki-", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), mode)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def gather(store, fetched, host_files):
@@ -122,11 +101,13 @@ def recover(store, fetched, host_files, check_mode=False, now=None):
         "not_found": missing,
     }
     if not check_mode and chosen:
-        _make_dirs(store)
-        os.chmod(store, DIR_MODE)
+        make_private_dirs(store)
+        os.chmod(store, PRIVATE_DIR_MODE)
         for rel, (data, mode) in chosen.items():
-            _write(os.path.join(store, rel), data, mode)
-        _write(
+            target = os.path.join(store, rel)
+            make_private_dirs(os.path.dirname(target))
+            write_atomic(target, data, mode)
+        write_atomic(
             os.path.join(store, RECOVERY_RECORD),
             (json.dumps(record, indent=2, sort_keys=True) + "\n").encode("ascii"),
             0o644,

@@ -29,7 +29,6 @@ import os
 import re
 import stat
 import tarfile
-import tempfile
 import traceback
 import zlib
 
@@ -44,6 +43,15 @@ else:
     HAS_CRYPTOGRAPHY = True
     CRYPTOGRAPHY_IMPORT_ERROR = None
 
+from ansible_collections.prodgrade.kubernetes.plugins.module_utils.store_files import (
+    PRIVATE_DIR_MODE,
+    TEMP_PREFIX,
+    fsync_dir,
+    make_private_dirs,
+    write_atomic,
+)
+from ansible_collections.prodgrade.kubernetes.plugins.module_utils.store_lock import LOCK_NAME
+
 # openssl enc -aes-256-cbc -pbkdf2 -iter 600000 -md sha256 -salt
 PBKDF2_ITERATIONS = 600000
 OPENSSL_MAGIC = b"Salted__"
@@ -57,11 +65,9 @@ OPENSSL_DECRYPT_COMMAND = (
 )
 
 MIN_PASSPHRASE_LENGTH = 12
-LOCK_NAME = ".lock"
-TEMP_PREFIX = ".pki-"
 SUFFIX = ".tar.gz.enc"
 DIGEST_IN_NAME = 16
-DIR_MODE = 0o700
+DIR_MODE = PRIVATE_DIR_MODE
 BACKUP_MODE = 0o600
 MAX_LISTED = 10
 _CLUSTER_NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
@@ -387,61 +393,20 @@ def read_backup(path, passphrase):
 
 def _make_dirs(path, mode=DIR_MODE):
     """Create ``path`` and every missing parent with ``mode``; return the ones created."""
-    path = os.path.abspath(path)
-    missing = []
-    while not os.path.lexists(path):
-        missing.append(path)
-        parent = os.path.dirname(path)
-        if parent == path:
-            break
-        path = parent
-    if not os.path.isdir(path):
-        raise StoreBackupError(f"{path} exists but is not a directory.")
-    for directory in reversed(missing):
-        try:
-            os.mkdir(directory, mode)
-            os.chmod(directory, mode)
-        except FileExistsError:
-            if not os.path.isdir(directory):
-                raise StoreBackupError(f"{directory} exists but is not a directory.") from None
-        except OSError as exc:
-            raise StoreBackupError(f"cannot create {directory}: {exc.strerror}.") from exc
-    return list(reversed(missing))
+    try:
+        return make_private_dirs(path, mode)
+    except NotADirectoryError as exc:
+        raise StoreBackupError(f"{exc}.") from None
+    except OSError as exc:
+        raise StoreBackupError(f"cannot create {exc.filename or path}: {exc.strerror}.") from exc
 
 
 def _write_atomic(path, data, mode):
-    """Write ``data`` to ``path`` through a temporary file in the same directory."""
-    directory = os.path.dirname(path)
+    """write_atomic, with the failure in this module's words."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=directory)
+        write_atomic(path, data, mode)
     except OSError as exc:
-        raise StoreBackupError(f"cannot write in {directory}: {exc.strerror}.") from exc
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), mode)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise StoreBackupError(f"cannot write {path}: {exc.strerror}.") from exc
-        raise
-
-
-def _fsync_dir(path):
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        raise StoreBackupError(f"cannot write {path}: {exc.strerror}.") from exc
 
 
 # ---------------------------------------------------------------------------------------------
@@ -542,7 +507,7 @@ def backup(store, dest_dir, passphrase, cluster_name, keep, check_mode=False):
     blob = encrypt(make_tar(scan.dirs, contents), passphrase)
     _make_dirs(dest_dir)
     _write_atomic(path, blob, BACKUP_MODE)
-    _fsync_dir(dest_dir)
+    fsync_dir(dest_dir)
     # Listed again now that the file exists: another run may have added or removed backups.
     result["pruned"] = _to_prune(dest_dir, cluster_name, keep, name)
     for old in result["pruned"]:
@@ -591,7 +556,7 @@ def _write_store(store, wanted):
         _make_dirs(parent)
         _write_atomic(target, data, mode)
     for directory in sorted({os.path.dirname(os.path.join(store, rel)) for rel in wanted}):
-        _fsync_dir(directory)
+        fsync_dir(directory)
 
 
 def restore(backup_path, store, passphrase, force=False, check_mode=False):

@@ -22,6 +22,10 @@ import json
 import os
 import re
 
+from ansible_collections.prodgrade.kubernetes.plugins.module_utils.store_lock import (
+    StoreLocked,
+    acquire,
+)
 from ansible_collections.prodgrade.kubernetes.plugins.module_utils.x509_der import (
     CertificateError,
     pem_certificates,
@@ -224,3 +228,31 @@ def refusal(findings, store_path, store, hosts):
             + ". Fix or remove the damaged file, then run again."
         )
     return " ".join(parts)
+
+
+def guard(store, hosts, lock=True, lock_wait=0):
+    """The pki_guard check: ``(failure message or None, result)``; raises nothing.
+
+    Takes the store's lock first (when ``lock``), then compares ``hosts`` (``{host: report}``)
+    with the store. Runs on the controller, in the pki_guard action (or module).
+    """
+    result = {"changed": False}
+    if lock:
+        try:
+            result["lock"] = acquire(store, wait_seconds=lock_wait)
+        except StoreLocked as exc:
+            return str(exc), result
+        except OSError as exc:
+            return f"Cannot lock the PKI store {store}: {exc}.", result
+    store_trust = read_trust(store, marker=STORE_MARKER) if os.path.isdir(store) else {}
+    result["store_trust"] = store_trust
+    if store_trust.get("errors"):
+        return "The PKI store cannot be read: " + "; ".join(store_trust["errors"]), result
+    findings = compare(store_trust, hosts)
+    if findings:
+        result["findings"] = findings
+        return refusal(findings, store, store_trust, hosts), result
+    result["hosts_with_trust"] = sorted(
+        host for host, report in hosts.items() if holds_trust(report or {})
+    )
+    return None, result

@@ -11,8 +11,8 @@ module: pki_guard
 short_description: Refuse to use a PKI store that does not hold what the hosts already trust
 version_added: 0.2.0
 description:
-  - Runs on the controller (C(delegate_to=localhost), C(run_once=true)) before the
-    M(prodgrade.kubernetes.pki) module issues anything.
+  - Runs on the controller as an action plugin (no module process is started), once per play
+    (C(run_once=true)), before the M(prodgrade.kubernetes.pki) module issues anything.
   - Compares the CA certificates and service-account key each host already holds (reports of
     M(prodgrade.kubernetes.pki_trust)) with the store's. A host that trusts a CA or key the
     store does not have (the store is missing, empty, or another cluster's) fails the task with
@@ -69,7 +69,6 @@ EXAMPLES = r"""
     store: ~/.prodgrade/kubernetes/pki
     hosts: "{{ dict(ansible_play_hosts
                     | zip(ansible_play_hosts | map('extract', hostvars, 'trust'))) }}"
-  delegate_to: localhost
   run_once: true
 """
 
@@ -91,58 +90,28 @@ lock:
   sample: {path: /home/me/.prodgrade/kubernetes/pki/.lock, taken_over: null}
 """
 
-import os  # noqa: E402
-
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.prodgrade.kubernetes.plugins.module_utils.pki_trust import (  # noqa: E402
-    STORE_MARKER,
-    compare,
-    holds_trust,
-    read_trust,
-    refusal,
+    guard,
 )
-from ansible_collections.prodgrade.kubernetes.plugins.module_utils.store_lock import (  # noqa: E402
-    StoreLocked,
-    acquire,
+
+ARGUMENT_SPEC = dict(
+    store=dict(type="path", required=True),
+    hosts=dict(type="dict", required=True),
+    lock=dict(type="bool", default=True),
+    lock_wait=dict(type="int", default=0),
 )
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            store=dict(type="path", required=True),
-            hosts=dict(type="dict", required=True),
-            lock=dict(type="bool", default=True),
-            lock_wait=dict(type="int", default=0),
-        ),
-        supports_check_mode=True,
-    )
-    store = module.params["store"]
-    result = {"changed": False}
-    if module.params["lock"]:
-        try:
-            result["lock"] = acquire(store, wait_seconds=module.params["lock_wait"])
-        except StoreLocked as exc:
-            module.fail_json(msg=str(exc))
-        except OSError as exc:
-            module.fail_json(msg=f"Cannot lock the PKI store {store}: {exc}.")
-    store_trust = read_trust(store, marker=STORE_MARKER) if os.path.isdir(store) else {}
-    result["store_trust"] = store_trust
-    if store_trust.get("errors"):
-        module.fail_json(
-            msg="The PKI store cannot be read: " + "; ".join(store_trust["errors"]),
-            **result,
-        )
-    hosts = module.params["hosts"]
-    findings = compare(store_trust, hosts)
-    if findings:
-        module.fail_json(
-            msg=refusal(findings, store, store_trust, hosts), findings=findings, **result
-        )
-    result["hosts_with_trust"] = sorted(
-        host for host, report in hosts.items() if holds_trust(report or {})
-    )
+    # The pki_guard action plugin does the same on the controller without starting a module;
+    # this entry point serves a direct module call.
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    params = module.params
+    failure, result = guard(params["store"], params["hosts"], params["lock"], params["lock_wait"])
+    if failure:
+        module.fail_json(msg=failure, **result)
     module.exit_json(**result)
 
 
