@@ -1,0 +1,230 @@
+# Copyright: (c) 2026, prodgrade.kubernetes contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Replacing a CA of the store without downtime, one recorded stage at a time.
+
+The stages follow the Kubernetes "manual rotation of CA certificates" procedure. Only the
+store changes here; after each stage the pki role installs the store on every host and
+restarts what uses the files, one etcd member at a time:
+
+``trust``      a new CA is made; the CA file becomes a bundle "old, new" and the old key still
+               signs, so every host learns to trust the new CA while nothing else changes.
+``sign``       the bundle becomes "new, old" and the new key signs: the pki module reissues
+               every leaf of this CA (each is "not signed by the current CA"); hosts still
+               trust both, so old and new certificates work side by side.
+``finishing``  the CA file is the new CA alone: the old one is trusted nowhere once installed.
+``done``       recorded after ``finishing`` was installed everywhere.
+
+The stage is kept in ``rotation/<ca>/state.json`` with the old and new pairs, so a run that
+fails anywhere is resumed by running again: each step is idempotent and never goes back. A new
+rotation starts only when no rotation of that CA is in progress (none recorded, or ``done``).
+The pki module reads the first certificate of a CA file as the CA that signs, which is what
+makes the bundles above work without it knowing about rotations.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+
+from ansible_collections.prodgrade.kubernetes.plugins.module_utils import pki
+from ansible_collections.prodgrade.kubernetes.plugins.module_utils.pki_recover import (
+    RECOVERY_RECORD,
+)
+from ansible_collections.prodgrade.kubernetes.plugins.module_utils.store_files import (
+    make_private_dirs,
+    write_atomic,
+)
+from ansible_collections.prodgrade.kubernetes.plugins.module_utils.x509_der import (
+    pem_certificates,
+)
+
+STAGES = ("trust", "sign", "finishing", "done")
+# The CAs this file can rotate, by the pki module's names.
+ROTATABLE = {name: (cert, key, cn) for name, cert, key, cn in pki.CAS}
+
+
+class RotateError(ValueError):
+    """The store is not in a state this step can work from; the message says what to do."""
+
+
+def _paths(store, ca):
+    base = os.path.join(store, "rotation", ca)
+    return {
+        "dir": base,
+        "state": os.path.join(base, "state.json"),
+        "old.crt": os.path.join(base, "old.crt"),
+        "old.key": os.path.join(base, "old.key"),
+        "new.crt": os.path.join(base, "new.crt"),
+        "new.key": os.path.join(base, "new.key"),
+    }
+
+
+def _read(path):
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _pem_blocks(data):
+    """Each PEM certificate of a CA file, as bytes, in order."""
+    count = len(pem_certificates(data))
+    marker = b"-----END CERTIFICATE-----"
+    blocks = []
+    rest = data
+    for _ in range(count):
+        end = rest.index(marker) + len(marker)
+        start = rest.index(b"-----BEGIN CERTIFICATE-----")
+        blocks.append(rest[start:end] + b"\n")
+        rest = rest[end:]
+    return blocks
+
+
+def _lost_keys(store):
+    try:
+        record = json.loads(_read(os.path.join(store, RECOVERY_RECORD)).decode("utf-8"))
+    except (OSError, ValueError):
+        return []
+    return record.get("lost_keys") or []
+
+
+def _forget_lost_key(store, ca):
+    """After a rotation the CA's key exists again: drop it from recovery.json."""
+    path = os.path.join(store, RECOVERY_RECORD)
+    record = json.loads(_read(path).decode("utf-8"))
+    record["lost_keys"] = [name for name in record.get("lost_keys") or [] if name != ca]
+    write_atomic(path, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode("ascii"), 0o644)
+
+
+def status(store, ca):
+    """``{"ca", "stage"}`` with stage None when no rotation was ever recorded."""
+    if ca not in ROTATABLE:
+        raise RotateError(f"{ca!r} cannot be rotated: choose one of {', '.join(ROTATABLE)}.")
+    path = _paths(store, ca)["state"]
+    try:
+        state = json.loads(_read(path).decode("utf-8"))
+    except FileNotFoundError:
+        return {"ca": ca, "stage": None}
+    except (OSError, ValueError) as exc:
+        raise RotateError(
+            f"cannot read {path}: {exc}: restore it from the store's backup."
+        ) from None
+    if state.get("stage") not in STAGES:
+        raise RotateError(f"{path} records an unknown stage {state.get('stage')!r}.")
+    return dict(state, ca=ca)
+
+
+def _write_state(paths, state, writes):
+    writes.append((paths["state"], (json.dumps(state, indent=2) + "\n").encode("ascii"), 0o644))
+
+
+def advance(
+    store,
+    ca,
+    stage,
+    key_algorithm="ecdsa",
+    rsa_key_size=2048,
+    ca_validity_days=3650,
+    ca_key_passphrase=None,
+    check_mode=False,
+    now=None,
+):
+    """Bring the rotation of ``ca`` in ``store`` to ``stage`` (never back); return the result.
+
+    ``{"changed", "stage" (after), "from" (before), "old", "new"}`` with the fingerprints of
+    the old and the new CA certificate.
+    """
+    if stage not in STAGES:
+        raise RotateError(f"unknown stage {stage!r}: one of {', '.join(STAGES)}.")
+    store = os.path.abspath(os.path.expanduser(store))
+    cert_rel, key_rel, cn = ROTATABLE.get(ca, (None, None, None))
+    current = status(store, ca)
+    before = current["stage"]
+    paths = _paths(store, ca)
+    cert_path, key_path = os.path.join(store, cert_rel), os.path.join(store, key_rel)
+    now = now or pki.utcnow()
+    writes = []
+    in_progress = before not in (None, "done")
+
+    if not in_progress and stage != "trust":
+        # Nothing to finish: a rotation is started by its first stage only.
+        return {"changed": False, "stage": before, "from": before, "ca": ca}
+    if in_progress and STAGES.index(before) >= STAGES.index(stage):
+        return {"changed": False, "stage": before, "from": before, "ca": ca}
+
+    lost = _lost_keys(store)
+    try:
+        bundle = _read(cert_path)
+    except FileNotFoundError:
+        raise RotateError(f"{cert_path} is missing: there is no {ca} to rotate.") from None
+    try:
+        key_data = _read(key_path)
+    except FileNotFoundError:
+        # A key lost with the store (recovery.json) is exactly what a rotation replaces: the
+        # old key is never needed, since the old CA only stays trusted until 'finishing'.
+        if ca not in lost:
+            raise RotateError(
+                f"{key_path} is missing: restore the store from its backup; a key recorded as "
+                "lost by pki_store_recover is the only one a rotation can do without."
+            ) from None
+        key_data = None
+    blocks = _pem_blocks(bundle)
+    passphrase = ca_key_passphrase.encode() if isinstance(ca_key_passphrase, str) else None
+
+    if not in_progress:
+        if len(blocks) != 1:
+            raise RotateError(
+                f"{cert_path} holds {len(blocks)} certificates but no rotation is in progress: "
+                "it must hold the CA alone before a rotation starts."
+            )
+        if check_mode:
+            return {"changed": True, "stage": "trust", "from": before, "ca": ca}
+        key = pki.generate_key(key_algorithm, rsa_key_size)
+        new_cert = pki.cert_pem(pki.make_ca(cn, key, now, ca_validity_days))
+        new_key = pki.private_pem(key, passphrase)
+        writes += [(paths["old.key"], key_data, pki.KEY_MODE)] if key_data else []
+        writes += [
+            (paths["old.crt"], blocks[0], pki.CERT_MODE),
+            (paths["new.crt"], new_cert, pki.CERT_MODE),
+            (paths["new.key"], new_key, pki.KEY_MODE),
+            (cert_path, blocks[0] + new_cert, pki.CERT_MODE),
+        ]
+        state = {"stage": "trust", "started": pki.isoformat(now)}
+    else:
+        try:
+            old_cert, new_cert = _read(paths["old.crt"]), _read(paths["new.crt"])
+            new_key = _read(paths["new.key"])
+        except FileNotFoundError as exc:
+            raise RotateError(
+                f"{exc.filename} is missing while the {ca} rotation is at stage {before}: "
+                "restore the store from the backup made before this stage."
+            ) from None
+        state = dict(current)
+        state.pop("ca", None)
+        if stage in ("sign", "finishing", "done") and STAGES.index(before) < STAGES.index("sign"):
+            state["stage"] = "sign"
+        if stage in ("finishing", "done"):
+            state["stage"] = "finishing"
+        if stage == "done":
+            state["stage"] = "done"
+            state["finished"] = pki.isoformat(now)
+        if check_mode:
+            return {"changed": True, "stage": state["stage"], "from": before, "ca": ca}
+        if state["stage"] == "sign":
+            writes += [(cert_path, new_cert + old_cert, pki.CERT_MODE)]
+        else:
+            writes += [(cert_path, new_cert, pki.CERT_MODE)]
+        writes += [(key_path, new_key, pki.KEY_MODE)]
+    _write_state(paths, state, writes)
+    make_private_dirs(paths["dir"])
+    # The CA file last but one and the state last: a crash between writes leaves the stage
+    # before, whose files are rewritten by running again.
+    for path, data, mode in sorted(writes, key=lambda item: item[0] == paths["state"]):
+        write_atomic(path, data, mode)
+    if state["stage"] == "done":
+        if ca in lost:
+            _forget_lost_key(store, ca)
+        for name in ("old.key", "new.key", "new.crt"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(paths[name])
+    return {"changed": True, "stage": state["stage"], "from": before, "ca": ca}
