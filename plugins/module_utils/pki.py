@@ -47,6 +47,7 @@ else:
 
 from ansible_collections.prodgrade.kubernetes.plugins.module_utils.pki_recover import (
     RECOVERY_RECORD,
+    lost_keys_in,
 )
 from ansible_collections.prodgrade.kubernetes.plugins.module_utils.pki_trust import (
     HOST_MARKER,
@@ -1766,13 +1767,12 @@ def _lost_keys(run):
     if state is None:
         return set()
     try:
-        lost = json.loads(state.data.decode("utf-8")).get("lost_keys") or []
+        return set(lost_keys_in(state.data))
     except (ValueError, AttributeError):
         run.problems.append(
             f"{run.full(RECOVERY_RECORD)} is not the JSON pki_store_recover writes: restore it."
         )
         return set()
-    return {name for name in lost if isinstance(name, str)}
 
 
 def _planned_bytes(run, rel):

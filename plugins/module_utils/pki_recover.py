@@ -36,6 +36,27 @@ CA_FILES = (
 RECOVERY_RECORD = "recovery.json"
 
 
+def lost_keys_in(data):
+    """The CA names ``recovery.json``'s bytes list as lost; ValueError when it is not that JSON."""
+    record = json.loads(data.decode("utf-8"))
+    if not isinstance(record, dict):
+        raise ValueError("not a JSON object")
+    return [name for name in record.get("lost_keys") or [] if isinstance(name, str)]
+
+
+def _record_bytes(record):
+    return (json.dumps(record, indent=2, sort_keys=True) + "\n").encode("ascii")
+
+
+def forget_lost_key(store, ca):
+    """The key of ``ca`` exists again (a rotation replaced it): drop it from recovery.json."""
+    path = os.path.join(store, RECOVERY_RECORD)
+    with open(path, "rb") as handle:
+        record = json.loads(handle.read().decode("utf-8"))
+    record["lost_keys"] = [name for name in record.get("lost_keys") or [] if name != ca]
+    write_atomic(path, _record_bytes(record), 0o644)
+
+
 class RecoverError(ValueError):
     """The store cannot be rebuilt as asked; the message says why and what to do."""
 
@@ -107,11 +128,7 @@ def recover(store, fetched, host_files, check_mode=False, now=None):
             target = os.path.join(store, rel)
             make_private_dirs(os.path.dirname(target))
             write_atomic(target, data, mode)
-        write_atomic(
-            os.path.join(store, RECOVERY_RECORD),
-            (json.dumps(record, indent=2, sort_keys=True) + "\n").encode("ascii"),
-            0o644,
-        )
+        write_atomic(os.path.join(store, RECOVERY_RECORD), _record_bytes(record), 0o644)
     return {
         "changed": bool(chosen),
         "recovered": sorted(chosen),

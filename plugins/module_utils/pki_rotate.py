@@ -31,14 +31,14 @@ import os
 from ansible_collections.prodgrade.kubernetes.plugins.module_utils import pki
 from ansible_collections.prodgrade.kubernetes.plugins.module_utils.pki_recover import (
     RECOVERY_RECORD,
+    forget_lost_key,
+    lost_keys_in,
 )
 from ansible_collections.prodgrade.kubernetes.plugins.module_utils.store_files import (
     make_private_dirs,
     write_atomic,
 )
-from ansible_collections.prodgrade.kubernetes.plugins.module_utils.x509_der import (
-    pem_certificates,
-)
+from ansible_collections.prodgrade.kubernetes.plugins.module_utils.x509_der import pem_blocks
 
 STAGES = ("trust", "sign", "finishing", "done")
 # The CAs this file can rotate, by the pki module's names.
@@ -66,34 +66,11 @@ def _read(path):
         return handle.read()
 
 
-def _pem_blocks(data):
-    """Each PEM certificate of a CA file, as bytes, in order."""
-    count = len(pem_certificates(data))
-    marker = b"-----END CERTIFICATE-----"
-    blocks = []
-    rest = data
-    for _ in range(count):
-        end = rest.index(marker) + len(marker)
-        start = rest.index(b"-----BEGIN CERTIFICATE-----")
-        blocks.append(rest[start:end] + b"\n")
-        rest = rest[end:]
-    return blocks
-
-
 def _lost_keys(store):
     try:
-        record = json.loads(_read(os.path.join(store, RECOVERY_RECORD)).decode("utf-8"))
-    except (OSError, ValueError):
+        return lost_keys_in(_read(os.path.join(store, RECOVERY_RECORD)))
+    except (OSError, ValueError, AttributeError):
         return []
-    return record.get("lost_keys") or []
-
-
-def _forget_lost_key(store, ca):
-    """After a rotation the CA's key exists again: drop it from recovery.json."""
-    path = os.path.join(store, RECOVERY_RECORD)
-    record = json.loads(_read(path).decode("utf-8"))
-    record["lost_keys"] = [name for name in record.get("lost_keys") or [] if name != ca]
-    write_atomic(path, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode("ascii"), 0o644)
 
 
 def status(store, ca):
@@ -168,7 +145,7 @@ def advance(
                 "lost by pki_store_recover is the only one a rotation can do without."
             ) from None
         key_data = None
-    blocks = _pem_blocks(bundle)
+    blocks = pem_blocks(bundle)
     passphrase = ca_key_passphrase.encode() if isinstance(ca_key_passphrase, str) else None
 
     if not in_progress:
@@ -223,7 +200,7 @@ def advance(
         write_atomic(path, data, mode)
     if state["stage"] == "done":
         if ca in lost:
-            _forget_lost_key(store, ca)
+            forget_lost_key(store, ca)
         for name in ("old.key", "new.key", "new.crt"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(paths[name])

@@ -251,6 +251,11 @@ def certificate_details(der):
     return info
 
 
+def pem_blocks(data):
+    """Every PEM certificate block in ``data`` (bytes), armour included, newline-terminated."""
+    return [match.group(0) + b"\n" for match in _PEM_RE.finditer(data)]
+
+
 def pem_certificates(data):
     """The DER bytes of every PEM certificate block in ``data`` (bytes)."""
     blocks = []
