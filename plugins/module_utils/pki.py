@@ -1530,8 +1530,11 @@ def _inspect_sa(run):
     if pub_file is None:
         reasons.append(f"{SA_PUB} missing, derived from {SA_KEY}")
     else:
+        # During a rotation of the key (pki_rotate) sa.pub holds two keys; the first is
+        # sa.key's, the other one kube-apiserver also accepts tokens from.
+        first = pub_file.data.split(b"-----END PUBLIC KEY-----")[0] + b"-----END PUBLIC KEY-----\n"
         try:
-            existing = serialization.load_pem_public_key(pub_file.data)
+            existing = serialization.load_pem_public_key(first)
             matches = _public_der(existing) == _public_der(key.public_key())
         except (ValueError, UnsupportedAlgorithm):
             matches = False

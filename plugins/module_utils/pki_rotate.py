@@ -15,6 +15,12 @@ restarts what uses the files, one etcd member at a time:
 ``finishing``  the CA file is the new CA alone: the old one is trusted nowhere once installed.
 ``done``       recorded after ``finishing`` was installed everywhere.
 
+The service-account key pair (``sa``) goes through the same stages with ``sa.pub`` in the part
+of the CA file (kube-apiserver verifies tokens with every key in it, and signs with ``sa.key``):
+``trust`` makes it "old, new", ``sign`` switches ``sa.key`` and makes it "new, old", ``finishing``
+leaves the new key alone. Tokens signed with the old key stop working at ``finishing``, which is
+why the playbook waits between ``sign`` and ``finishing`` (docs/pki.md).
+
 The stage is kept in ``rotation/<ca>/state.json`` with the old and new pairs, so a run that
 fails anywhere is resumed by running again: each step is idempotent and never goes back. A new
 rotation starts only when no rotation of that CA is in progress (none recorded, or ``done``).
@@ -27,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 
 from ansible_collections.prodgrade.kubernetes.plugins.module_utils import pki
 from ansible_collections.prodgrade.kubernetes.plugins.module_utils.pki_recover import (
@@ -41,8 +48,11 @@ from ansible_collections.prodgrade.kubernetes.plugins.module_utils.store_files i
 from ansible_collections.prodgrade.kubernetes.plugins.module_utils.x509_der import pem_blocks
 
 STAGES = ("trust", "sign", "finishing", "done")
-# The CAs this file can rotate, by the pki module's names.
+# What this file can rotate, by the pki module's names: (trust file, key, CA common name), with
+# no common name for the service-account key pair, whose "trust file" is sa.pub.
 ROTATABLE = {name: (cert, key, cn) for name, cert, key, cn in pki.CAS}
+ROTATABLE["sa"] = (pki.SA_PUB, pki.SA_KEY, None)
+_PUBLIC_KEY_RE = re.compile(rb"-----BEGIN PUBLIC KEY-----\s*.+?\s*-----END PUBLIC KEY-----", re.S)
 
 
 class RotateError(ValueError):
@@ -64,6 +74,25 @@ def _paths(store, ca):
 def _read(path):
     with open(path, "rb") as handle:
         return handle.read()
+
+
+def _blocks(ca, data):
+    """The PEM blocks of a trust file: certificates, or public keys for ``sa``."""
+    if ROTATABLE[ca][2] is None:
+        return [match.group(0) + b"\n" for match in _PUBLIC_KEY_RE.finditer(data)]
+    return pem_blocks(data)
+
+
+def _new_pair(ca, key_algorithm, rsa_key_size, ca_validity_days, passphrase, now):
+    """(trust PEM, key PEM) of the replacement: a new CA, or a new service-account key pair."""
+    key = pki.generate_key(key_algorithm, rsa_key_size)
+    cn = ROTATABLE[ca][2]
+    if cn is None:
+        # kube-apiserver reads sa.key unencrypted.
+        return pki.public_pem(key), pki.private_pem(key)
+    return pki.cert_pem(pki.make_ca(cn, key, now, ca_validity_days)), pki.private_pem(
+        key, passphrase
+    )
 
 
 def _lost_keys(store):
@@ -91,6 +120,13 @@ def status(store, ca):
     return dict(state, ca=ca)
 
 
+def _result(changed, stage, before, ca, state):
+    result = {"changed": changed, "stage": stage, "from": before, "ca": ca}
+    if state.get("signing_since"):
+        result["signing_since"] = state["signing_since"]
+    return result
+
+
 def _write_state(paths, state, writes):
     writes.append((paths["state"], (json.dumps(state, indent=2) + "\n").encode("ascii"), 0o644))
 
@@ -114,7 +150,7 @@ def advance(
     if stage not in STAGES:
         raise RotateError(f"unknown stage {stage!r}: one of {', '.join(STAGES)}.")
     store = os.path.abspath(os.path.expanduser(store))
-    cert_rel, key_rel, cn = ROTATABLE.get(ca, (None, None, None))
+    cert_rel, key_rel, _ = ROTATABLE.get(ca, (None, None, None))
     current = status(store, ca)
     before = current["stage"]
     paths = _paths(store, ca)
@@ -127,7 +163,7 @@ def advance(
         # Nothing to finish: a rotation is started by its first stage only.
         return {"changed": False, "stage": before, "from": before, "ca": ca}
     if in_progress and STAGES.index(before) >= STAGES.index(stage):
-        return {"changed": False, "stage": before, "from": before, "ca": ca}
+        return _result(False, before, before, ca, current)
 
     lost = _lost_keys(store)
     try:
@@ -145,20 +181,21 @@ def advance(
                 "lost by pki_store_recover is the only one a rotation can do without."
             ) from None
         key_data = None
-    blocks = pem_blocks(bundle)
+    blocks = _blocks(ca, bundle)
     passphrase = ca_key_passphrase.encode() if isinstance(ca_key_passphrase, str) else None
 
     if not in_progress:
         if len(blocks) != 1:
             raise RotateError(
-                f"{cert_path} holds {len(blocks)} certificates but no rotation is in progress: "
-                "it must hold the CA alone before a rotation starts."
+                f"{cert_path} holds {len(blocks)} PEM blocks but no rotation is in progress: "
+                f"it must hold the current {'key' if ca == 'sa' else 'CA'} alone before a "
+                "rotation starts."
             )
         if check_mode:
             return {"changed": True, "stage": "trust", "from": before, "ca": ca}
-        key = pki.generate_key(key_algorithm, rsa_key_size)
-        new_cert = pki.cert_pem(pki.make_ca(cn, key, now, ca_validity_days))
-        new_key = pki.private_pem(key, passphrase)
+        new_cert, new_key = _new_pair(
+            ca, key_algorithm, rsa_key_size, ca_validity_days, passphrase, now
+        )
         writes += [(paths["old.key"], key_data, pki.KEY_MODE)] if key_data else []
         writes += [
             (paths["old.crt"], blocks[0], pki.CERT_MODE),
@@ -180,13 +217,15 @@ def advance(
         state.pop("ca", None)
         if stage in ("sign", "finishing", "done") and STAGES.index(before) < STAGES.index("sign"):
             state["stage"] = "sign"
+            # When the new key started to sign: what the wait before 'finishing' counts from.
+            state["signing_since"] = pki.isoformat(now)
         if stage in ("finishing", "done"):
             state["stage"] = "finishing"
         if stage == "done":
             state["stage"] = "done"
             state["finished"] = pki.isoformat(now)
         if check_mode:
-            return {"changed": True, "stage": state["stage"], "from": before, "ca": ca}
+            return _result(True, state["stage"], before, ca, state)
         if state["stage"] == "sign":
             writes += [(cert_path, new_cert + old_cert, pki.CERT_MODE)]
         else:
@@ -204,4 +243,4 @@ def advance(
         for name in ("old.key", "new.key", "new.crt"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(paths[name])
-    return {"changed": True, "stage": state["stage"], "from": before, "ca": ca}
+    return _result(True, state["stage"], before, ca, state)

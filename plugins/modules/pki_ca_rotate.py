@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: pki_ca_rotate
-short_description: Move the rotation of one CA of the PKI store to its next stage
+short_description: Move the rotation of one CA, or of the service-account key, to its next stage
 version_added: 0.2.0
 description:
   - Runs on the controller (C(delegate_to=localhost), C(run_once=true)). Changes only the store;
@@ -18,6 +18,8 @@ description:
     signs). C(sign) makes it "new, old" with the new key, so the M(prodgrade.kubernetes.pki)
     module reissues every certificate of that CA. C(finishing) leaves the new CA alone.
     C(done) records that the last stage was installed everywhere and removes the old key.
+  - C(ca=sa) rotates the service-account key pair the same way, with C(sa.pub) as the trust file
+    (kube-apiserver accepts tokens signed by any key in it) and C(sa.key) as the signing key.
   - The stage is recorded in C(rotation/<ca>/state.json); a stage already reached is a no-op,
     and stages never go back, so a failed run resumes by running again. A new rotation starts
     only at C(trust) when none is in progress.
@@ -27,10 +29,11 @@ options:
     type: path
     required: true
   ca:
-    description: The CA to rotate, by the pki module's name.
+    description:
+      - The CA to rotate, by the pki module's name, or C(sa) for the service-account key pair.
     type: str
     required: true
-    choices: [ca, etcd-ca, front-proxy-ca]
+    choices: [ca, etcd-ca, front-proxy-ca, sa]
   stage:
     description: The stage to reach.
     type: str
@@ -84,6 +87,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+signing_since:
+  description: When the new key started to sign (the C(sign) stage), ISO 8601 UTC.
+  returned: when the rotation reached C(sign) or later
+  type: str
+  sample: "2026-12-07T21:00:00Z"
 ca:
   description: The CA.
   returned: success
@@ -117,7 +125,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             store=dict(type="path", required=True),
-            ca=dict(type="str", required=True, choices=["ca", "etcd-ca", "front-proxy-ca"]),
+            ca=dict(type="str", required=True, choices=["ca", "etcd-ca", "front-proxy-ca", "sa"]),
             stage=dict(type="str", required=True, choices=["trust", "sign", "finishing", "done"]),
             key_algorithm=dict(type="str", choices=["ecdsa", "rsa"], default="ecdsa"),
             rsa_key_size=dict(type="int", choices=[2048, 3072, 4096], default=2048),

@@ -16,7 +16,9 @@ import os
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.verification import (
     Criticality,
     ExtensionPolicy,
@@ -174,7 +176,7 @@ def test_the_new_key_is_kept_encrypted_like_the_other_ca_keys(tmp_path):
 def test_a_bundle_without_a_recorded_rotation_is_refused(store):
     data = (store / "etcd/ca.crt").read_bytes()
     (store / "etcd/ca.crt").write_bytes(data + (store / "ca.crt").read_bytes())
-    with pytest.raises(pki_rotate.RotateError, match="holds 2 certificates but no rotation"):
+    with pytest.raises(pki_rotate.RotateError, match="holds 2 PEM blocks but no rotation"):
         pki_rotate.advance(str(store), "etcd-ca", "trust")
 
 
@@ -203,3 +205,162 @@ def test_a_key_lost_in_a_recovery_is_replaced_by_the_rotation(store):
         pki.converge(params(store, renew_before_days=36500))
     assert "the front-proxy-ca key is lost" in str(refused.value)
     assert "etcd-ca key" not in str(refused.value)
+
+
+# --- the cluster CA, the front-proxy CA and the service-account key ----------------------------
+#
+# The contract of every stage, file by file, over everything the store hands to the hosts: each
+# kubeconfig embeds the stage's CA file as its certificate-authority-data and a client
+# certificate that file accepts; each leaf is signed by the CA that signs at that stage (the first
+# of the file, which is also the only one kubeadm reads from a CA bundle); leaves of the other CAs
+# never move.
+
+SIGNED_BY = {
+    "ca": ("apiserver.crt", "apiserver-kubelet-client.crt"),
+    "front-proxy-ca": ("front-proxy-client.crt",),
+}
+CA_FILE = {"ca": "ca.crt", "front-proxy-ca": "front-proxy-ca.crt", "etcd-ca": "etcd/ca.crt"}
+
+
+def kubeconfigs(store):
+    return sorted(store.rglob("*.conf"))
+
+
+def embedded(path, key):
+    return pki.kubeconfig_embedded(path.read_bytes(), key)
+
+
+def issuer_of(cert_pem, ca):
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    return cert.verify_directly_issued_by(ca) is None
+
+
+def is_signed_by(cert_pem, ca):
+    try:
+        return issuer_of(cert_pem, ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+
+
+def snapshot_others(store, ca):
+    """Every leaf of the CAs not being rotated, by path: they must not change."""
+    others = [name for name in CA_FILE if name != ca]
+    keep = {}
+    for name in others:
+        ca_cert = certs(store / CA_FILE[name])[0]
+        for path in store.rglob("*.crt"):
+            data = path.read_bytes()
+            if path.name != "ca.crt" and is_signed_by(data, ca_cert):
+                keep[path] = data
+    return keep
+
+
+def check_stage(store, ca, signer, trusted, untrusted=()):
+    """The contract of one stage of the rotation of ``ca`` (see above)."""
+    ca_file = store / CA_FILE[ca]
+    bundle = certs(ca_file)
+    assert bundle[0] == signer
+    assert set(bundle) == set(trusted)
+    for name in SIGNED_BY[ca]:
+        for path in store.rglob(name):
+            assert is_signed_by(path.read_bytes(), signer), path
+            for other in untrusted:
+                assert not is_signed_by(path.read_bytes(), other), path
+    if ca != "ca":
+        return
+    for path in kubeconfigs(store):
+        assert embedded(path, "certificate-authority-data") == ca_file.read_bytes(), path
+        client = embedded(path, "client-certificate-data")
+        assert is_signed_by(client, signer), path
+        leaf = store.parent / (path.name + ".client.crt")
+        leaf.write_bytes(client)
+        assert accepted(leaf, ca_file), path
+
+
+@pytest.mark.parametrize("ca", ["ca", "front-proxy-ca"])
+def test_the_cluster_and_front_proxy_cas_rotate_by_the_same_stages(store, tmp_path, ca):
+    old = certs(store / CA_FILE[ca])[0]
+    others = snapshot_others(store, ca)
+    old_admin = tmp_path / "old-admin.crt"
+    old_admin.write_bytes(embedded(store / "admin.conf", "client-certificate-data"))
+
+    pki_rotate.advance(str(store), ca, "trust")
+    new = certs(store / CA_FILE[ca])[1]
+    assert pki.converge(params(store))["summary"]["renewed"] == 0
+    check_stage(store, ca, signer=old, trusted=[old, new])
+
+    pki_rotate.advance(str(store), ca, "sign")
+    result = pki.converge(params(store))
+    renewed = {e["name"] for e in result["certificates"] if e["action"] == "renewed"}
+    if ca == "ca":
+        assert renewed == {
+            "apiserver-kubelet-client", "admin.conf", "super-admin.conf",
+            *(f"{name}@cp{i}" for i in (1, 2, 3) for name in (
+                "apiserver", "controller-manager.conf", "scheduler.conf", "kubelet.conf")),
+        }  # fmt: skip
+        # The admin certificate of before still works while both CAs are trusted.
+        assert accepted(old_admin, store / "ca.crt")
+    else:
+        assert renewed == {"front-proxy-client"}
+    check_stage(store, ca, signer=new, trusted=[new, old], untrusted=[old])
+
+    pki_rotate.advance(str(store), ca, "finishing")
+    assert pki.converge(params(store))["summary"]["renewed"] == 0
+    check_stage(store, ca, signer=new, trusted=[new], untrusted=[old])
+    if ca == "ca":
+        assert not accepted(old_admin, store / "ca.crt")
+    pki_rotate.advance(str(store), ca, "done")
+    assert pki.converge(params(store))["changed"] is False
+    assert {path: path.read_bytes() for path in others} == others
+
+
+def sa_token(key_pem, claims=b'{"sub":"system:serviceaccount:kube-system:coredns"}'):
+    """A signature over a token body with sa.key, as kube-apiserver signs tokens."""
+    key = serialization.load_pem_private_key(key_pem, None)
+    return claims, key.sign(claims, ec.ECDSA(hashes.SHA256()))
+
+
+def sa_verifies(pub_file, token):
+    """kube-apiserver accepts a token signed by any key of its --service-account-key-file."""
+    claims, signature = token
+    blocks = pub_file.read_bytes().split(b"-----END PUBLIC KEY-----")
+    for block in blocks[:-1]:
+        public = serialization.load_pem_public_key(block + b"-----END PUBLIC KEY-----\n")
+        try:
+            public.verify(signature, claims, ec.ECDSA(hashes.SHA256()))
+        except InvalidSignature:
+            continue
+        return True
+    return False
+
+
+def test_the_service_account_key_rotates_with_both_keys_verifying_in_between(store):
+    old_token = sa_token((store / "sa.key").read_bytes())
+    old_key = (store / "sa.key").read_bytes()
+
+    trust = pki_rotate.advance(str(store), "sa", "trust")
+    assert trust["stage"] == "trust" and "signing_since" not in trust
+    assert (store / "sa.key").read_bytes() == old_key  # the old key still signs
+    assert (store / "sa.pub").read_bytes().count(b"BEGIN PUBLIC KEY") == 2
+    assert pki.converge(params(store))["changed"] is False  # sa.pub's first key is sa.key's
+    new_token_source = store / "rotation/sa/new.key"
+    future_token = sa_token(new_token_source.read_bytes())
+    assert sa_verifies(store / "sa.pub", old_token)
+    assert sa_verifies(store / "sa.pub", future_token)  # hosts accept the new key before it signs
+
+    sign = pki_rotate.advance(str(store), "sa", "sign")
+    assert sign["signing_since"]
+    assert (store / "sa.key").read_bytes() != old_key
+    signed = pki.converge(params(store))
+    assert signed["summary"]["renewed"] == 0  # nothing is signed by sa.key but tokens
+    assert signed["changed_files"] == ["trust.json"]  # the store's record of the new key
+    new_token = sa_token((store / "sa.key").read_bytes())
+    assert sa_verifies(store / "sa.pub", old_token)  # tokens already handed out keep working
+    assert sa_verifies(store / "sa.pub", new_token)
+
+    pki_rotate.advance(str(store), "sa", "finishing")
+    assert pki.converge(params(store))["changed"] is False
+    assert not sa_verifies(store / "sa.pub", old_token)
+    assert sa_verifies(store / "sa.pub", new_token)
+    assert pki_rotate.advance(str(store), "sa", "done")["signing_since"] == sign["signing_since"]
+    assert not (store / "rotation/sa/new.key").exists()
