@@ -319,11 +319,18 @@ def require_admin_kubeconfig(ctx, parsed):
         raise SimError(f"failed to load admin kubeconfig: open {path}: no such file or directory")
 
 
+def cluster_ca_pem(cluster):
+    """The cluster's CA as joining nodes get it: cluster-info's CA data, which `kubectl patch`
+    replaces during a CA rotation, else the CA of init. Its first certificate is the CA."""
+    return cluster.get("cluster_info_ca_pem") or cluster["ca_cert_pem"]
+
+
 def join_command(cluster, token, certificate_key=None, control_plane=False):
-    """The join command kubeadm prints (one line, with kubeadm's trailing space)."""
-    command = (
-        f"kubeadm join {cluster['control_plane_endpoint']} --token {token} "
-        f"--discovery-token-ca-cert-hash {cluster['ca_cert_hash']} "
+    """The join command kubeadm prints (one line, with kubeadm's trailing space): one hash per
+    certificate of the CA data, as kubeadm prints for a CA bundle."""
+    hashes = cluster.get("ca_cert_hashes") or [cluster["ca_cert_hash"]]
+    command = f"kubeadm join {cluster['control_plane_endpoint']} --token {token} " + "".join(
+        f"--discovery-token-ca-cert-hash {pin} " for pin in hashes
     )
     if certificate_key or control_plane:
         command += "--control-plane "
@@ -880,11 +887,14 @@ def discover(ctx, state, join):
                 f'ID "{token.partition(".")[0]}"'
             )
         if not bootstrap.get("unsafeSkipCAVerification"):
+            # kubeadm's pubkeypin CheckAny: any pin may match any certificate of cluster-info's
+            # CA data (a bundle once `kubectl patch` stored one, during a CA rotation).
             pins = [pin.lower() for pin in bootstrap.get("caCertHashes") or []]
-            if cluster["ca_cert_hash"] not in pins:
+            hashes = cluster.get("ca_cert_hashes") or [cluster["ca_cert_hash"]]
+            if not set(hashes) & set(pins):
                 raise SimError(
                     prefix + "cluster CA found in cluster-info ConfigMap is invalid: none of the "
-                    f'public keys "{cluster["ca_cert_hash"]}" are pinned'
+                    f'public keys "{":".join(hashes)}" are pinned'
                 )
         tls_token = discovery.get("tlsBootstrapToken") or token
     else:
@@ -896,7 +906,7 @@ def discover(ctx, state, join):
             server, ca_der = pkicheck.read_kubeconfig(real, cfgmod.load_yaml_documents)
         except pkicheck.PKIProblem as exc:
             raise SimError(prefix + str(exc).replace(real, shown)) from None
-        cluster_ca = pkicheck.pem_blocks(cluster["ca_cert_pem"], "CERTIFICATE")[0]
+        cluster_ca = pkicheck.pem_blocks(cluster_ca_pem(cluster), "CERTIFICATE")[0]
         if ca_der != cluster_ca:
             raise SimError(prefix + f"kubeadm-sim: the CA in {shown} is not the cluster's CA")
         if not endpoint_known(state, server.replace("https://", "")):
@@ -1106,7 +1116,7 @@ def join_control_plane(ctx, cluster, node_name, advertise, bind_port, skip):
     for line in report.lines:
         ctx.say(line)
     if report.ca is not None:
-        cluster_ca = pkicheck.pem_blocks(cluster["ca_cert_pem"], "CERTIFICATE")[0]
+        cluster_ca = pkicheck.pem_blocks(cluster_ca_pem(cluster), "CERTIFICATE")[0]
         if report.ca.der != cluster_ca:
             report.problems.append(
                 f"kubeadm-sim: {defaults['certificatesDir']}/ca.crt on this node is not the "
@@ -1144,7 +1154,7 @@ def join_kubelet(ctx, cluster, registration, node_name, ca_cert_path, skip):
         return
     node = ctx.node
     cluster_cfg = cluster["cluster_configuration"]
-    cluster_ca = pkicheck.pem_blocks(cluster["ca_cert_pem"], "CERTIFICATE")[0]
+    cluster_ca = pkicheck.pem_blocks(cluster_ca_pem(cluster), "CERTIFICATE")[0]
     host, port = cfgmod.split_host_port(cluster["control_plane_endpoint"], 6443)
     server = pkiplan.url(host, port)
     name = manifests.cluster_defaults(cluster_cfg)["clusterName"]
@@ -1158,7 +1168,7 @@ def join_kubelet(ctx, cluster, registration, node_name, ca_cert_path, skip):
                 "cluster's CA"
             )
     else:
-        ctx.write(ca_cert_path, cluster["ca_cert_pem"], 0o644)
+        ctx.write(ca_cert_path, cluster_ca_pem(cluster), 0o644)
     kubelet_real = node.path(KUBELET_CONF)
     if os.path.exists(kubelet_real):
         try:
@@ -1180,7 +1190,7 @@ def join_kubelet(ctx, cluster, registration, node_name, ca_cert_path, skip):
     if not os.path.exists(kubelet_real):
         ctx.say("[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap")
         content = manifests.kubeconfig(
-            name, server, cluster["ca_cert_pem"], f"system:node:{node_name}", "tls-bootstrap"
+            name, server, cluster_ca_pem(cluster), f"system:node:{node_name}", "tls-bootstrap"
         )
         ctx.write_yaml(KUBELET_CONF, content, 0o600)
     else:

@@ -1,8 +1,10 @@
 """``kubectl`` as the simulator answers it: exactly the calls the collection's roles make, against
 the shared cluster state the kubeadm simulator keeps (see docs/kubeadm-contract.md).
 
-Commands: ``get nodes|node [NAME]``, ``get daemonset|daemonsets|ds [NAME]``, ``drain NODE``,
-``delete node NAME``, ``apply -f FILE``, ``rollout status daemonset/NAME``, ``version --client``.
+Commands: ``get nodes|node [NAME]``, ``get daemonset|deployment|configmap [NAME]``,
+``drain NODE``, ``delete node NAME``, ``apply -f FILE``, ``patch configmap cluster-info``,
+``rollout status daemonset|deployment/NAME``, ``rollout restart daemonset|deployment[/NAME]``,
+``version --client``.
 Anything else is refused as kubectl refuses it (``error: unknown command "x" for "kubectl"``,
 ``error: unknown flag: --x``), exit 1. Every call is logged as one JSON line in
 ``/var/log/kubeadm-sim/kubectl.jsonl`` (``KUBECTL_SIM_LOG``), like the kubeadm simulator's log.
@@ -12,10 +14,16 @@ given with ``--kubeconfig`` (or ``KUBECONFIG``) exists on the node; otherwise ku
 connection error. Objects that ``apply`` creates are kept under ``objects`` in the state, keyed
 ``<kind>/<namespace>/<name>``, with their apiVersion, a digest of the document, a generation and
 the images of their containers.
+
+Two ConfigMaps the control plane publishes itself are answered from elsewhere: ``kube-root-ca.crt``
+(any namespace) is the node's own ``<certificatesDir>/ca.crt``, as the controller-manager
+publishes its ``--root-ca-file``; ``cluster-info`` (kube-public) is a kubeconfig built from the
+state's CA and control-plane endpoint, or the one ``patch`` stored.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime
 import hashlib
 import json
@@ -24,6 +32,7 @@ import re
 import sys
 
 from . import flags as flagmod
+from . import pkicheck
 from .errors import SimError, UsageError, run_and_log
 from .state import ClusterState, Node, append_log_record
 
@@ -56,7 +65,23 @@ RESOURCES = {
     "daemonset": "DaemonSet",
     "ds": "DaemonSet",
     "daemonsets.apps": "DaemonSet",
+    "deployments": "Deployment",
+    "deployment": "Deployment",
+    "deploy": "Deployment",
+    "deployments.apps": "Deployment",
+    "configmaps": "ConfigMap",
+    "configmap": "ConfigMap",
+    "cm": "ConfigMap",
 }
+# How kubectl names each kind in NotFound errors.
+PLURALS = {
+    "Node": "nodes",
+    "DaemonSet": "daemonsets.apps",
+    "Deployment": "deployments.apps",
+    "ConfigMap": "configmaps",
+}
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+DEFAULT_CERTIFICATES_DIR = "/etc/kubernetes/pki"
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$|^0$")
 
@@ -69,7 +94,7 @@ GLOBAL_FLAGS = {
 GLOBAL_SHORTS = {"n": "namespace", "o": "output"}
 USAGE = """kubectl-sim: a kubectl stand-in for tests (see docs/kubeadm-contract.md)
 
-Commands: get, drain, delete, apply, rollout status, version --client
+Commands: get, drain, delete, apply, patch, rollout status|restart, version --client
 """
 
 
@@ -119,10 +144,11 @@ def parse(argv, spec, shorts=None):
     parsed = flagmod.parse(argv, dict(GLOBAL_FLAGS, **spec), dict(GLOBAL_SHORTS, **(shorts or {})))
     check_duration("request-timeout", parsed.get("request-timeout"))
     output = parsed.get("output")
-    if output is not None and output not in ("json", "name", "wide", "yaml"):
+    formats = ("json", "name", "wide", "yaml")
+    if output is not None and output not in formats and not output.startswith("jsonpath="):
         raise UsageError(
             f'error: unable to match a printer suitable for the output format "{output}", '
-            "allowed formats are: json,name,wide,yaml (kubectl-sim)"
+            "allowed formats are: json,jsonpath,name,wide,yaml (kubectl-sim)"
         )
     return parsed
 
@@ -175,9 +201,90 @@ def not_found(resource, name):
     return SimError(f'Error from server (NotFound): {resource} "{name}" not found')
 
 
+def configmap(namespace, name, data):
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace},
+        "data": data,
+    }
+
+
+def cluster_info_kubeconfig(cluster):
+    """The kubeconfig of the cluster-info ConfigMap: the one ``patch`` stored, else kubeadm's."""
+    import yaml
+
+    if cluster.get("cluster_info_kubeconfig"):
+        return cluster["cluster_info_kubeconfig"]
+    ca_data = base64.b64encode(cluster["ca_cert_pem"].encode()).decode()
+    server = f"https://{cluster['control_plane_endpoint']}"
+    content = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {"name": "", "cluster": {"certificate-authority-data": ca_data, "server": server}}
+        ],
+        "contexts": [],
+        "current-context": "",
+        "preferences": {},
+        "users": [],
+    }
+    return yaml.safe_dump(content, default_flow_style=False)
+
+
+def published_configmaps(ctx, state, namespace):
+    """ConfigMaps the control plane writes: kube-root-ca.crt (the controller-manager publishes its
+    --root-ca-file in every namespace; here this node's ca.crt) and kube-public's cluster-info."""
+    found = {}
+    cluster_cfg = state["cluster"].get("cluster_configuration") or {}
+    certs_dir = cluster_cfg.get("certificatesDir") or DEFAULT_CERTIFICATES_DIR
+    try:
+        with open(ctx.node.path(f"{certs_dir}/ca.crt"), encoding="utf-8") as handle:
+            found["kube-root-ca.crt"] = configmap(
+                namespace, "kube-root-ca.crt", {"ca.crt": handle.read()}
+            )
+    except OSError:
+        pass
+    if namespace == "kube-public":
+        kubeconfig = cluster_info_kubeconfig(state["cluster"])
+        found["cluster-info"] = configmap(namespace, "cluster-info", {"kubeconfig": kubeconfig})
+    return found
+
+
+def namespaced_objects(ctx, state, kind, namespace):
+    """Name → document of the objects of ``kind`` in ``namespace``."""
+    found = {
+        obj["name"]: obj["object"]
+        for obj in state.get("objects", {}).values()
+        if obj["kind"] == kind and obj["namespace"] == namespace
+    }
+    if kind == "ConfigMap":
+        found.update(published_configmaps(ctx, state, namespace))
+    return found
+
+
+def jsonpath(template, value):
+    """What ``-o jsonpath=TEMPLATE`` prints, for a template of one field path like
+    ``{.data.ca\\.crt}`` (dots inside a key escaped); a missing field prints nothing."""
+    match = re.fullmatch(r"\{((?:\.(?:[^.\\{}\[\]]|\\\.)+)+)\}", template)
+    if not match:
+        raise SimError(
+            f"error: error parsing jsonpath {template} (kubectl-sim: only one field path such as "
+            "{.data.key}, dots in keys escaped as \\.)"
+        )
+    for part in re.findall(r"\.((?:[^.\\]|\\\.)+)", match.group(1)):
+        value = value.get(part.replace("\\.", ".")) if isinstance(value, dict) else None
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
 def print_objects(ctx, parsed, objects, single, table):
     output = parsed.get("output")
-    if output == "json":
+    if output and output.startswith("jsonpath="):
+        listed = {"apiVersion": "v1", "kind": "List", "items": objects, "metadata": {}}
+        ctx.out.write(jsonpath(output[len("jsonpath=") :], objects[0] if single else listed))
+    elif output == "json":
         if single:
             ctx.say(json.dumps(objects[0], indent=4, sort_keys=True))
         else:
@@ -205,14 +312,15 @@ def cmd_get(ctx, argv):
     parsed = parse(argv, {})
     if not parsed.args:
         raise SimError(
-            "You must specify the type of resource to get. (kubectl-sim: nodes or daemonsets)"
+            "You must specify the type of resource to get. (kubectl-sim: nodes, daemonsets, "
+            "deployments or configmaps)"
         )
     resource = parsed.args[0]
     kind = RESOURCES.get(resource)
     if kind is None:
         raise SimError(
             f'error: the server doesn\'t have a resource type "{resource}" (kubectl-sim knows '
-            "nodes and daemonsets)"
+            "nodes, daemonsets, deployments and configmaps)"
         )
     names = parsed.args[1:]
     state = connect(ctx, parsed)
@@ -235,20 +343,16 @@ def cmd_get(ctx, argv):
         print_objects(ctx, parsed, objects, bool(names) and len(names) == 1, table)
         return 0
     namespace = parsed.get("namespace") or "default"
-    found = {
-        obj["name"]: obj
-        for obj in state.get("objects", {}).values()
-        if obj["kind"] == kind and obj["namespace"] == namespace
-    }
+    found = namespaced_objects(ctx, state, kind, namespace)
     wanted = names or sorted(found)
     for name in wanted:
         if name not in found:
-            raise not_found("daemonsets.apps", name)
-    objects = [found[name]["object"] for name in wanted]
-    table = [["NAME", "DESIRED", "READY"]] + [
-        [name, str(len(state.get("nodes", {}))), str(len(state.get("nodes", {})))]
-        for name in wanted
-    ]
+            raise not_found(PLURALS[kind], name)
+    objects = [found[name] for name in wanted]
+    table = [["NAME"]] + [[name] for name in wanted]
+    if kind == "DaemonSet":
+        count = str(len(state.get("nodes", {})))
+        table = [["NAME", "DESIRED", "READY"]] + [[name, count, count] for name in wanted]
     print_objects(ctx, parsed, objects, bool(names) and len(names) == 1, table)
     return 0
 
@@ -398,6 +502,10 @@ def cmd_apply(ctx, argv):
             key = f"{kind}/{namespace}/{name}"
             digest = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
             previous = objects.get(key)
+            restarted = (previous or {}).get("restartedAt")
+            if restarted:
+                # Not in the applied document, so apply leaves the annotation as it is.
+                set_restarted_at(doc, restarted)
             if previous is None:
                 verb = "created"
                 generation = 1
@@ -418,6 +526,8 @@ def cmd_apply(ctx, argv):
                 "applied": now if verb != "unchanged" else previous["applied"],
                 "object": doc,
             }
+            if restarted:
+                objects[key]["restartedAt"] = restarted
             lines.append(f"{resource_name(kind, api_version)}/{name} {verb}")
             applied.append({"key": key, "result": verb, "images": images})
     ctx.record["objects"] = applied
@@ -427,27 +537,186 @@ def cmd_apply(ctx, argv):
     return 0
 
 
+PATCH_FLAGS = {"type": "str", "patch": "str"}
+
+
+def cluster_info_ca(kubeconfig):
+    """``(CA PEM bundle, discovery pins)`` of a cluster-info kubeconfig; a SimError unless its
+    first cluster's certificate-authority-data is base64 of PEM certificates only."""
+    import yaml
+
+    def refuse(reason):
+        return SimError(
+            "error: kubectl-sim: cluster-info: clusters[0].cluster.certificate-authority-data: "
+            f"{reason} (kubeadm join could not use this CA)"
+        )
+
+    try:
+        doc = yaml.safe_load(kubeconfig)
+    except yaml.YAMLError:
+        raise refuse("the kubeconfig is not YAML") from None
+    clusters = doc.get("clusters") if isinstance(doc, dict) else None
+    first = clusters[0] if isinstance(clusters, list) and clusters else None
+    cluster = first.get("cluster") if isinstance(first, dict) else None
+    data = cluster.get("certificate-authority-data") if isinstance(cluster, dict) else None
+    if not isinstance(data, str) or not data:
+        raise refuse("missing")
+    try:
+        pem = base64.b64decode(data, validate=True).decode("ascii")
+    except ValueError:
+        raise refuse("not base64 of PEM text") from None
+    try:
+        return pem, pkicheck.certificate_hashes(pem)
+    except pkicheck.PKIProblem as exc:
+        raise refuse(str(exc)) from None
+
+
+def cmd_patch(ctx, argv):
+    import yaml
+
+    parsed = parse(argv, PATCH_FLAGS, {"p": "patch"})
+    args = parsed.args
+    target = "/".join(args) if len(args) in (1, 2) else ""
+    resource, _, name = target.partition("/")
+    if RESOURCES.get(resource) != "ConfigMap" or name != "cluster-info":
+        raise SimError(
+            "error: kubectl-sim patches only the cluster-info ConfigMap: -n kube-public patch "
+            "configmap cluster-info --type merge -p PATCH"
+        )
+    patch_type = parsed.get("type") or "strategic"
+    if patch_type not in ("json", "merge", "strategic"):
+        raise SimError(f'error: --type must be one of [json merge strategic], not "{patch_type}"')
+    if patch_type == "json":
+        raise SimError("error: kubectl-sim: use --type merge (JSON patches are not simulated)")
+    if parsed.get("patch") is None:
+        raise SimError(
+            "error: must specify --patch or --patch-file containing the contents of the patch"
+        )
+    try:
+        patch = yaml.safe_load(parsed.get("patch"))
+    except yaml.YAMLError as exc:
+        raise SimError(f'error: unable to parse "{parsed.get("patch")}": {exc}') from None
+    data = patch.get("data") if isinstance(patch, dict) else None
+    kubeconfig = data.get("kubeconfig") if isinstance(data, dict) else None
+    if not isinstance(kubeconfig, str) or len(patch) != 1 or len(data) != 1:
+        raise SimError(
+            'error: kubectl-sim: the patch must be {"data": {"kubeconfig": "<kubeconfig text>"}}'
+        )
+    with ctx.store.locked() as state:
+        connect(ctx, parsed)
+        if (parsed.get("namespace") or "default") != "kube-public":
+            raise not_found("configmaps", name)
+        pem, hashes = cluster_info_ca(kubeconfig)
+        cluster = state["cluster"]
+        changed = kubeconfig != cluster_info_kubeconfig(cluster)
+        if changed:
+            cluster["cluster_info_kubeconfig"] = kubeconfig
+            cluster["cluster_info_ca_pem"] = pem
+            cluster["ca_cert_hashes"] = hashes
+    ctx.record["ca_cert_hashes"] = hashes
+    ctx.say(f"configmap/{name} patched" + ("" if changed else " (no change)"))
+    return 0
+
+
 ROLLOUT_FLAGS = {"timeout": "str", "watch": "bool", "revision": "str"}
+ROLLOUT_KINDS = ("DaemonSet", "Deployment")
 
 
 def cmd_rollout(ctx, argv):
     parsed = parse(argv, ROLLOUT_FLAGS, {"w": "watch"})
     sub = parsed.args[0] if parsed.args else ""
-    if sub != "status":
-        raise SimError(
-            f'error: unknown command "{sub}" for "kubectl rollout" (kubectl-sim: status only)'
-        )
     parsed.args = parsed.args[1:]
+    if sub == "status":
+        return rollout_status(ctx, parsed)
+    if sub == "restart":
+        for name in ROLLOUT_FLAGS:
+            if parsed.has(name):
+                raise UsageError(f"unknown flag: --{name}")
+        return rollout_restart(ctx, parsed)
+    raise SimError(
+        f'error: unknown command "{sub}" for "kubectl rollout" (kubectl-sim: status and restart)'
+    )
+
+
+def rollout_status(ctx, parsed):
     check_duration("timeout", parsed.get("timeout"))
     target = parsed.args[0] if len(parsed.args) == 1 else ""
     resource, _, name = target.partition("/")
-    if RESOURCES.get(resource) != "DaemonSet" or not name:
-        raise SimError("error: kubectl-sim: rollout status daemonset/NAME (exactly one daemon set)")
+    kind = RESOURCES.get(resource)
+    if kind not in ROLLOUT_KINDS or not name:
+        raise SimError(
+            "error: kubectl-sim: rollout status daemonset/NAME or deployment/NAME (exactly one)"
+        )
     namespace = parsed.get("namespace") or "default"
     state = connect(ctx, parsed)
-    if f"DaemonSet/{namespace}/{name}" not in state.get("objects", {}):
-        raise not_found("daemonsets.apps", name)
-    ctx.say(f'daemon set "{name}" successfully rolled out')
+    if f"{kind}/{namespace}/{name}" not in state.get("objects", {}):
+        raise not_found(PLURALS[kind], name)
+    shown = "daemon set" if kind == "DaemonSet" else "deployment"
+    ctx.say(f'{shown} "{name}" successfully rolled out')
+    return 0
+
+
+def restart_targets(args):
+    """``[(kind, name or None for all)]`` from ``TYPE [NAME...]`` or ``TYPE/NAME...``."""
+    usage = SimError(
+        "error: kubectl-sim: rollout restart daemonset|deployment [NAME...] or "
+        "daemonset/NAME|deployment/NAME..."
+    )
+    if not args:
+        raise usage
+    if "/" not in args[0]:
+        kind = RESOURCES.get(args[0])
+        if kind not in ROLLOUT_KINDS or any("/" in arg for arg in args[1:]):
+            raise usage
+        return [(kind, name) for name in args[1:]] or [(kind, None)]
+    targets = []
+    for arg in args:
+        resource, _, name = arg.partition("/")
+        if RESOURCES.get(resource) not in ROLLOUT_KINDS or not name:
+            raise usage
+        targets.append((RESOURCES[resource], name))
+    return targets
+
+
+def set_restarted_at(doc, when):
+    """kubectl's restart: the pod template's ``kubectl.kubernetes.io/restartedAt`` annotation."""
+    node = doc
+    for key in ("spec", "template", "metadata", "annotations"):
+        if not isinstance(node.get(key), dict):
+            node[key] = {}
+        node = node[key]
+    node[RESTARTED_AT] = when
+
+
+def rollout_restart(ctx, parsed):
+    targets = restart_targets(parsed.args)
+    namespace = parsed.get("namespace") or "default"
+    when = datetime.datetime.fromtimestamp(ctx.node.now(), datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+    with ctx.store.locked() as state:
+        connect(ctx, parsed)
+        objects = state.get("objects", {})
+        keys = []
+        for kind, name in targets:
+            prefix = f"{kind}/{namespace}/"
+            if name is None:
+                keys += sorted(key for key in objects if key.startswith(prefix))
+            elif prefix + name in objects:
+                keys.append(prefix + name)
+            else:
+                raise not_found(PLURALS[kind], name)
+        for key in keys:
+            entry = objects[key]
+            set_restarted_at(entry["object"], when)
+            entry["restartedAt"] = when
+            entry["generation"] += 1
+    ctx.record["restarted"] = keys
+    if not keys:
+        print(f"No resources found in {namespace} namespace.", file=ctx.err)
+    for key in keys:
+        entry = objects[key]
+        ctx.say(f"{resource_name(entry['kind'], entry['apiVersion'])}/{entry['name']} restarted")
     return 0
 
 
@@ -464,6 +733,7 @@ COMMANDS = {
     "drain": cmd_drain,
     "delete": cmd_delete,
     "apply": cmd_apply,
+    "patch": cmd_patch,
     "rollout": cmd_rollout,
     "version": cmd_version,
 }
@@ -498,7 +768,7 @@ def dispatch(ctx, argv):
             ctx.say(USAGE)
             return 0
         raise UsageError(f'error: unknown command "{word}" for "kubectl"')
-    if word in ("get", "delete", "rollout"):
+    if word in ("get", "delete", "patch", "rollout"):
         following, _ = split_command(rest)
         if following:
             ctx.record["command"] = f"{word} {following}"

@@ -9,7 +9,8 @@ phases/kubeconfig), and what this module lets the simulator check:
 - its key must match it;
 - an existing kubeconfig must embed the cluster CA (``a kubeconfig file ... exists already but
   has got the wrong CA cert``); a different server URL is only a warning;
-- the discovery pin is ``sha256:`` + hex SHA-256 of the CA's DER SubjectPublicKeyInfo.
+- the discovery pin is ``sha256:`` + hex SHA-256 of the CA's DER SubjectPublicKeyInfo (one per
+  certificate when cluster-info carries a CA bundle).
 """
 
 from __future__ import annotations
@@ -172,6 +173,28 @@ def signed_by(cert_path, ca_path):
 def ca_cert_hash(cert):
     """The discovery pin kubeadm prints: ``sha256:<hex of SHA-256(DER SPKI)>``."""
     return f"sha256:{cert.spki_sha256}"
+
+
+def certificate_hashes(text):
+    """The discovery pin of every certificate in the PEM ``text`` (a CA bundle), in order.
+
+    PKIProblem unless there is at least one block and every block is a certificate openssl reads.
+    """
+    blocks = _PEM.findall(text)
+    if not blocks:
+        raise PKIProblem("data does not contain any valid RSA or ECDSA certificates")
+    hashes = []
+    for number, (kind, body) in enumerate(blocks, 1):
+        if kind != "CERTIFICATE":
+            raise PKIProblem(f"PEM block {number} is a {kind}, not a CERTIFICATE")
+        try:
+            der = base64.b64decode("".join(body.split()), validate=True)
+            info = _openssl(["x509", "-inform", "DER", "-noout", "-pubkey"], der)
+        except (ValueError, PKIProblem):
+            raise PKIProblem(f"PEM block {number} is not a valid certificate") from None
+        spki = pem_blocks(info, "PUBLIC KEY")[0]
+        hashes.append(f"sha256:{hashlib.sha256(spki).hexdigest()}")
+    return hashes
 
 
 def mode_of(path):
