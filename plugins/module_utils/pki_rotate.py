@@ -31,6 +31,7 @@ makes the bundles above work without it knowing about rotations.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import os
 import re
@@ -120,10 +121,13 @@ def status(store, ca):
     return dict(state, ca=ca)
 
 
-def _result(changed, stage, before, ca, state):
+def _result(changed, stage, before, ca, state, now):
     result = {"changed": changed, "stage": stage, "from": before, "ca": ca}
     if state.get("signing_since"):
         result["signing_since"] = state["signing_since"]
+        since = datetime.datetime.strptime(state["signing_since"], "%Y-%m-%dT%H:%M:%SZ")
+        since = since.replace(tzinfo=datetime.timezone.utc)
+        result["signing_for"] = max(0, int((now - since).total_seconds()))
     return result
 
 
@@ -163,7 +167,7 @@ def advance(
         # Nothing to finish: a rotation is started by its first stage only.
         return {"changed": False, "stage": before, "from": before, "ca": ca}
     if in_progress and STAGES.index(before) >= STAGES.index(stage):
-        return _result(False, before, before, ca, current)
+        return _result(False, before, before, ca, current, now)
 
     lost = _lost_keys(store)
     try:
@@ -225,7 +229,7 @@ def advance(
             state["stage"] = "done"
             state["finished"] = pki.isoformat(now)
         if check_mode:
-            return _result(True, state["stage"], before, ca, state)
+            return _result(True, state["stage"], before, ca, state, now)
         if state["stage"] == "sign":
             writes += [(cert_path, new_cert + old_cert, pki.CERT_MODE)]
         else:
@@ -243,4 +247,4 @@ def advance(
         for name in ("old.key", "new.key", "new.crt"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(paths[name])
-    return _result(True, state["stage"], before, ca, state)
+    return _result(True, state["stage"], before, ca, state, now)

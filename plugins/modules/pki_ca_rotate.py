@@ -92,6 +92,11 @@ signing_since:
   returned: when the rotation reached C(sign) or later
   type: str
   sample: "2026-12-07T21:00:00Z"
+signing_for:
+  description: Seconds since the new key started to sign.
+  returned: when the rotation reached C(sign) or later
+  type: int
+  sample: 3712
 ca:
   description: The CA.
   returned: success
