@@ -10,7 +10,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Scenarios live in molecule/ at the collection root, as in most collections today.
 export MOLECULE_GLOB := molecule/*/molecule.yml
 # Quickest scenarios first, so a failure shows early.
-MOLECULE_SCENARIOS ?= pki etcd_one_host etcd_two_hosts node etcd pki_recovery ca_rotation runtime registry_trust loadbalancer kubeadm airgap loadbalancer_vip etcd_five_hosts cluster doctor
+MOLECULE_SCENARIOS ?= pki etcd_one_host etcd_two_hosts node etcd_repair pki_recovery ca_rotation runtime registry_trust loadbalancer kubeadm airgap loadbalancer_vip etcd_membership cluster doctor
 
 .PHONY: lab lab-down test lint sanity unit molecule setup images clean
 

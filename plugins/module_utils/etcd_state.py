@@ -39,9 +39,9 @@ def parse_inspection(lines):
     """Read the role's inspection output (roles/etcd/vars/main.yml, __etcd_inspect_script).
 
     Lines: ``release V``, ``missing TOOL`` (or ``missing user``),
-    ``unit NAME FILE_STATE ACTIVE_STATE`` and ``member NAME yes|no STATE``.
+    ``unit NAME FILE_STATE ACTIVE_STATE [RESTARTS]`` and ``member NAME yes|no STATE``.
     Returns ``{"release": str or None, "missing": [tools], "units": {name: (file state,
-    active state)}, "members": {name: {"data": bool, "state": str}}}``; a member's
+    active state[, restarts])}, "members": {name: {"data": bool, "state": str}}}``; a member's
     ``state`` is ``new``, ``existing`` or ``none`` (no configuration file yet).
     """
     release = None
@@ -56,6 +56,8 @@ def parse_inspection(lines):
             missing.append(words[1])
         elif len(words) == 4 and words[0] == "unit":
             units[words[1]] = (words[2], words[3])
+        elif len(words) == 5 and words[0] == "unit" and words[4].isdigit():
+            units[words[1]] = (words[2], words[3], int(words[4]))
         elif len(words) == 4 and words[0] == "member":
             members[words[1]] = {"data": words[2] == "yes", "state": words[3]}
         elif words:
