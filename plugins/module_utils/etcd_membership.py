@@ -91,10 +91,20 @@ def _host_of(entry, plan, hosts_by_node):
     return None
 
 
+def _inspected(member, inspections):
+    """What the member's host holds for it: ``(member state or None, unit state or None)``,
+    from its host's ``parse_inspection`` result (None for a host not inspected)."""
+    found = inspections.get(member["host"]) or {}
+    return (
+        found.get("members", {}).get(member["name"]),
+        found.get("units", {}).get(f"etcd@{member['name']}.service"),
+    )
+
+
 def _configured_before(member, inspections):
     """Whether the member's host holds a configuration for it: it was a member before."""
-    found = (inspections.get(member["host"]) or {}).get("members", {}).get(member["name"])
-    return bool(found) and found.get("state") not in (None, "none")
+    state, _ = _inspected(member, inspections)
+    return bool(state) and state.get("state") not in (None, "none")
 
 
 def reconcile(plan, inspections, membership=None, health=None, confirm=False, hosts_by_node=None):
@@ -126,17 +136,11 @@ def reconcile(plan, inspections, membership=None, health=None, confirm=False, ho
         # Nobody answered: a new cluster, or one that is down. Members with data start from it
         # (etcd_state.start_plan) and the cluster is asked again; unless too few hold data
         # for a quorum ever to form again, which only a restore mends.
+        states = {m["name"]: _inspected(m, inspections)[0] or {} for m in plan["members"]}
         holding = [
-            member["name"]
-            for member in plan["members"]
-            if (inspections.get(member["host"]) or {})
-            .get("members", {})
-            .get(member["name"], {})
-            .get("data")
-            and (inspections.get(member["host"]) or {})
-            .get("members", {})[member["name"]]
-            .get("state")
-            == "existing"
+            name
+            for name, state in states.items()
+            if state.get("data") and state.get("state") == "existing"
         ]
         needed = quorum(len(plan["members"]))
         if holding and len(holding) < needed:
@@ -166,8 +170,6 @@ def reconcile(plan, inspections, membership=None, health=None, confirm=False, ho
         if entry is None:
             adds.append(member)
             continue
-        found = (inspections.get(member["host"]) or {}).get("members", {})
-        unit = (inspections.get(member["host"]) or {}).get("units", {})
         name = entry.get("name") or ""
         if not name or entry.get("isLearner"):
             # Added by a run that did not finish: start it if needed, promote it.
@@ -178,8 +180,8 @@ def reconcile(plan, inspections, membership=None, health=None, confirm=False, ho
             continue
         if member["host"] not in inspections:
             continue
-        state = found.get(member["name"], {"data": False})
-        unit_state = unit.get(f"etcd@{member['name']}.service")
+        state, unit_state = _inspected(member, inspections)
+        state = state or {"data": False}
         active = unit_state[1] if unit_state else "inactive"
         restarts = unit_state[2] if unit_state and len(unit_state) > 2 else 0
         if not state["data"]:
